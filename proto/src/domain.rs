@@ -316,7 +316,11 @@ mod tests {
             }),
             property_id: "prop-7".into(),
             agent_id: "agent-3".into(),
-            tour: Some(TourSlot::new(start, start + Duration::minutes(30)).unwrap().to_proto()),
+            tour: Some(
+                TourSlot::new(start, start + Duration::minutes(30))
+                    .unwrap()
+                    .to_proto(),
+            ),
             ..Default::default()
         }
     }

@@ -1,1 +1,172 @@
-//! (being written)
+//! Local stand-ins for the booking engine's providers, on one port, one path prefix per
+//! provider, with the real request and response shapes, status codes, error bodies and
+//! headers; plus fault injection and inspection for tests and demos.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let sandbox = booking_sandbox::start(booking_sandbox::SandboxConfig::default()).await?;
+//! let client = sandbox.client();
+//! // ... point the engine at sandbox.sendgrid_url(), then:
+//! let sent = client.emails().await?;
+//! # let _ = sent; sandbox.shutdown().await; Ok(()) }
+//! ```
+//!
+//! # Endpoints
+//!
+//! All provider calls need their provider's credentials (see [`defaults`]).
+//!
+//! **Google OAuth** (real `https://oauth2.googleapis.com`), prefix `/google/oauth2`:
+//! - `POST /token`: `grant_type=refresh_token` (form or JSON; client credentials in the
+//!   body or HTTP Basic) → `{access_token, expires_in, scope, token_type}`. Errors
+//!   `{error, error_description}`: 400 `invalid_request`, 401 `invalid_client`,
+//!   400 `unsupported_grant_type`, 400 `invalid_grant` (unknown or revoked refresh token).
+//!
+//! **Google Calendar v3** (real `https://www.googleapis.com/calendar/v3`), prefix
+//! `/google/calendar/v3`; `Authorization: Bearer` access token from the OAuth stand-in:
+//! - `POST /calendars/{calendarId}/events`: insert; client-chosen `id` must be base32hex
+//!   (`[a-v0-9]{5,1024}`, else 400 `invalid`); 409 `duplicate` if the id was ever used,
+//!   deleted events included.
+//! - `GET /calendars/{calendarId}/events/{eventId}`: deleted events come back with
+//!   `status: cancelled`; unknown 404 `notFound`.
+//! - `PATCH .../events/{eventId}`: only given fields change (nested objects merge, arrays
+//!   are replaced, `null` clears); `PUT` replaces.
+//! - `DELETE .../events/{eventId}`: 204; again 410 `deleted`; unknown 404 `notFound`.
+//! - `GET /calendars/{calendarId}/events`: `updatedMin`, `showDeleted`, `singleEvents`,
+//!   `timeMin`/`timeMax`, `privateExtendedProperty`/`sharedExtendedProperty` (repeatable
+//!   `key=value`), `iCalUID`, `q`, `orderBy` (`startTime` needs `singleEvents`, or
+//!   `updated`), `maxResults` + `pageToken`/`nextPageToken`, `syncToken`/`nextSyncToken`
+//!   (invalid or expired: 410 `fullSyncRequired`; not combinable with the filters).
+//! - `POST /freeBusy`: `{timeMin, timeMax, items:[{id}]}` → busy ranges per calendar,
+//!   merged and clipped; cancelled and `transparent` events are not busy.
+//! - Errors `{"error":{"code","message","errors":[{"domain","reason","message"}]}}`;
+//!   401 `authError` (bad, expired or revoked token) or `required` (no token).
+//!
+//! **HubSpot CRM v3** (real `https://api.hubapi.com`), prefix `/hubspot`; private-app
+//! bearer token; `X-HubSpot-RateLimit-Max`/`-Remaining`/`-Interval-Milliseconds` on every
+//! answer; 429 `RATE_LIMIT` over the rolling ten-second limit. `{objectType}` is
+//! `contacts`, `tasks` or `notes` (or `0-1`, `0-27`, `0-46`):
+//! - `POST /crm/v3/objects/{objectType}` (201; contacts 409 `CONFLICT` "Contact already
+//!   exists. Existing ID: N"; tasks and notes need `hs_timestamp`; `associations` with
+//!   HUBSPOT_DEFINED types 204 task→contact, 202 note→contact, 203/201 the reverse).
+//! - `GET`/`PATCH`/`DELETE /crm/v3/objects/{objectType}/{id}` (`properties`,
+//!   `associations`, `archived`, `idProperty` query parameters), `GET
+//!   /crm/v3/objects/{objectType}` (list, `limit`/`after`).
+//! - `POST /crm/v3/objects/{objectType}/search` (filterGroups, operators EQ, NEQ, LT, LTE,
+//!   GT, GTE, BETWEEN, IN, NOT_IN, HAS_PROPERTY, NOT_HAS_PROPERTY, CONTAINS_TOKEN,
+//!   NOT_CONTAINS_TOKEN; sorts; `query`; paging).
+//! - `POST /crm/v3/objects/{objectType}/batch/upsert` (`idProperty: email`; results carry
+//!   `new: true|false`; all-or-nothing).
+//! - `GET /crm/v3/properties/{objectType}`, `GET .../{name}`, `POST` (create a custom
+//!   property). Contacts have the custom properties `booking_id`, `booking_status`,
+//!   `tour_start`, `tour_type`; tasks and notes `booking_id` and `booking_dedup_key`.
+//! - Errors `{status:"error", message, correlationId, category}`: 400 `VALIDATION_ERROR`
+//!   (invalid email, unknown property, bad option, bad association type, bad JSON), 401
+//!   `INVALID_AUTHENTICATION`, 404 `OBJECT_NOT_FOUND`, 409 `CONFLICT`.
+//!
+//! **SendGrid v3** (real `https://api.sendgrid.com`), prefix `/sendgrid`:
+//! - `POST /v3/mail/send`: 202, empty body, `X-Message-Id`. 400 `{errors:[{message,
+//!   field, help}]}` listing every problem (personalizations, `to` addresses, `from`,
+//!   `content`/`template_id`, `subject`, custom_args types, categories, `send_at`); 401
+//!   with a bad key; 429 with `X-RateLimit-Limit`/`-Remaining`/`-Reset` over the
+//!   per-second limit.
+//!
+//! **Calendly v2** (real `https://api.calendly.com`), prefix `/calendly`; bearer token:
+//! - `GET /users/me` (and `/users/{uuid}`), `GET /scheduled_events` (`user` or `organization` required;
+//!   `min_start_time`, `max_start_time`, `status`, `invitee_email`, `sort`, `count`,
+//!   `page_token`), `GET /scheduled_events/{uuid}`, `GET /scheduled_events/{uuid}/invitees`
+//!   (`status`, `email`, `sort`, `count`, `page_token`), `GET
+//!   /scheduled_events/{event_uuid}/invitees/{invitee_uuid}`. Lists answer
+//!   `{collection, pagination:{count, next_page, next_page_token, previous_page,
+//!   previous_page_token}}`; errors `{title, message, details?}`.
+//! - Webhooks: every booking change POSTs `{event, created_at, created_by, payload}` to
+//!   the subscription target with `Calendly-Webhook-Signature: t=<unix>,v1=<hex
+//!   HMAC-SHA256 of "t.body">`; non-2xx answers are retried with exponential backoff
+//!   until the retry horizon, after which the subscription is disabled.
+//!
+//! **Control and inspection** (prefix `/_sandbox`, errors `{"error": "..."}`), all wrapped
+//! by [`SandboxClient`]:
+//! - `GET /health`, `POST /reset`, `GET /state` (everything, snapshot format).
+//! - `GET|DELETE /requests` (`?method=&path_prefix=`): the per-request log.
+//! - `GET|DELETE /faults`, `POST /faults/injections` ([`Injection`]), `POST
+//!   /faults/latency` ([`Latency`]), `POST /faults/drops` ([`DropConnections`]: close
+//!   without answering), `PUT|DELETE /faults/chaos` ([`ChaosConfig`]).
+//! - `GET|POST /google/grants`, `POST /google/grants/{refresh_token}/revoke|restore`,
+//!   `POST /google/access-tokens/expire`, `POST /google/sync-tokens/expire`, `GET
+//!   /google/events?include_deleted=`.
+//! - `GET /hubspot/contacts|tasks|notes`; `GET|DELETE /sendgrid/emails`.
+//! - `GET /calendly/events`, `GET|POST /calendly/invitees` (book), `POST
+//!   /calendly/invitees/{uuid}/cancel`, `POST /calendly/invitees/{uuid}/reschedule`
+//!   (order and which webhooks to send are options), `GET /calendly/deliveries`, `POST
+//!   /calendly/deliveries/{id}/redeliver`, `POST /calendly/webhooks/raw`, `GET|PUT
+//!   /calendly/webhook` (target, signing key, enabled).
+//!
+//! Booking changes made through the control API answer after the first delivery attempt
+//! of their webhooks (in the requested order); retries run in the background.
+//!
+//! # Not reproduced, on purpose
+//!
+//! - Google: recurring events and their expansion (`singleEvents` is accepted, there is
+//!   nothing to expand); time-zone rendering (times come back as sent; a `dateTime`
+//!   needs an explicit offset); calendar lists, ACLs and per-calendar access (any
+//!   calendar id exists, created on first use; `primary` is
+//!   [`SandboxConfig::google_primary_calendar`]); `If-None-Match`/304; quotas other than
+//!   what faults inject; the OAuth consent flow (only the refresh-token grant exists).
+//! - HubSpot: the search index's lag (search sees writes at once; the real one may take
+//!   seconds, so a create-then-search de-duplication can race there); the separate search
+//!   rate limit and the daily limit; companies, deals and other objects; association
+//!   labels beyond the four HUBSPOT_DEFINED contact↔task/note types; property history.
+//! - SendGrid: templates are not looked up (any non-empty `template_id` is accepted), no
+//!   mail is sent, scheduled `send_at` is only recorded; attachments, ASM, mail settings
+//!   are accepted without checks.
+//! - Calendly: event types, availability and routing forms (every booking is a one-on-one
+//!   event of one event type, owned by one user); API rate limits (faults can inject
+//!   them); webhook subscription management through the API (the subscription is
+//!   configured through the control API instead).
+
+mod body;
+mod calendly;
+mod client;
+mod config;
+mod control;
+pub mod defaults;
+mod email;
+mod faults;
+mod google_calendar;
+mod google_oauth;
+mod hubspot;
+mod ratelimit;
+mod request_log;
+mod rng;
+mod sendgrid;
+mod server;
+mod snapshot;
+mod state;
+mod time;
+
+pub use calendly::booking::{
+    BookInvitee, Booked, CancelInvitee, CancelerType, Cancelled, RescheduleDelivery,
+    RescheduleInvitee, RescheduleOrder, Rescheduled,
+};
+pub use calendly::model::{
+    CalendlyEvent, CalendlyInvitee, CalendlyStatus, Cancellation, QuestionAndAnswer, Tracking,
+};
+pub use calendly::webhooks::{
+    DeliveryAttempt, DeliveryState, RawWebhook, SIGNATURE_HEADER as CALENDLY_SIGNATURE_HEADER,
+    SignatureOverride, WebhookDelivery, signature as calendly_signature,
+    signature_header as calendly_signature_header,
+};
+pub use calendly::{WebhookSubscription, WebhookSubscriptionUpdate};
+pub use client::{ClientError, SandboxClient, poll_until};
+pub use config::SandboxConfig;
+pub use faults::{ChaosConfig, DropConnections, Faults, InjectedBody, Injection, Latency};
+pub use google_calendar::model::{
+    Attendee, CalendarEventRecord, Event as CalendarEvent, EventDateTime, ExtendedProperties,
+    Person, Reminders,
+};
+pub use google_oauth::GoogleGrant;
+pub use hubspot::schema::ObjectType as CrmObjectType;
+pub use hubspot::store::{CrmAssociation, CrmObject};
+pub use request_log::{RequestOutcome, RequestRecord};
+pub use sendgrid::model::{MailAddress, MailContent, MailPersonalization, SentEmail};
+pub use server::{RunningSandbox, SandboxError, start};
+pub use snapshot::SnapshotError;

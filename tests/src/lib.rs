@@ -1,1 +1,225 @@
-//! (being written)
+//! End-to-end test support: [`TestApp::spawn`] gives each test its own real Temporal dev server
+//! (from the binary `scripts/bootstrap` installs) on free ports, its own provider sandbox, and
+//! an in-process worker on a unique task queue. Everything is torn down when the `TestApp` is
+//! dropped, also when the test panics.
+
+use std::{
+    future::Future,
+    net::TcpListener,
+    path::PathBuf,
+    sync::mpsc,
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use booking_activities::config::ProvidersConfig;
+use booking_sandbox::{RunningSandbox, SandboxClient, SandboxConfig};
+use booking_starter::dev_server::{DevServer, DevServerConfig};
+use booking_worker::{WorkerConfig, build_worker, connect_with};
+use temporalio_client::{Client, ClientOptions, ConnectionOptions};
+use temporalio_sdk::runtime::Runtime;
+
+pub const NAMESPACE: &str = "default";
+
+/// One test's private booking engine.
+pub struct TestApp {
+    pub client: Client,
+    pub task_queue: String,
+    pub sandbox: SandboxClient,
+    pub sandbox_url: String,
+    pub temporal_address: String,
+    worker: Option<WorkerThread>,
+    _sandbox: RunningSandbox,
+    _server: DevServer,
+    _data_dir: TempDir,
+}
+
+impl TestApp {
+    /// Starts a dev server, a sandbox and a worker for one test.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(SandboxConfig::default()).await
+    }
+
+    pub async fn spawn_with(sandbox_config: SandboxConfig) -> Self {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let data_dir = TempDir::new(&unique);
+        let server = DevServer::start(DevServerConfig {
+            temporal_bin: DevServerConfig::default_binary(),
+            data_dir: data_dir.path.clone(),
+            ip: "127.0.0.1".into(),
+            port: free_port(),
+            ui_port: None,
+            namespace: NAMESPACE.into(),
+        })
+        .await
+        .expect("the Temporal dev server starts (run scripts/bootstrap first)");
+        let temporal_address = server.config().grpc_address();
+
+        let sandbox = booking_sandbox::start(sandbox_config)
+            .await
+            .expect("the sandbox starts");
+        let sandbox_url = sandbox.base_url();
+        let task_queue = format!("test-{unique}");
+
+        let client = connect(&temporal_address).await;
+        let worker = WorkerThread::start(
+            temporal_address.clone(),
+            WorkerConfig {
+                task_queue: task_queue.clone(),
+                providers: ProvidersConfig::for_sandbox(&sandbox_url)
+                    .expect("the sandbox URL is valid"),
+            },
+        );
+        Self {
+            client,
+            task_queue,
+            sandbox: SandboxClient::new(&sandbox_url),
+            sandbox_url,
+            temporal_address,
+            worker: Some(worker),
+            _sandbox: sandbox,
+            _server: server,
+            _data_dir: data_dir,
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.stop();
+        }
+    }
+}
+
+/// A client of its own, for callers that need one on their runtime.
+pub async fn connect(address: &str) -> Client {
+    let url = url_for(address);
+    let connection = ConnectionOptions::new(url)
+        .identity("booking-tests".to_owned())
+        .build();
+    connect_with(connection, ClientOptions::new(NAMESPACE.to_owned()).build())
+        .await
+        .expect("the test client connects to its dev server")
+}
+
+fn url_for(address: &str) -> url::Url {
+    url::Url::parse(&format!("http://{address}")).expect("host:port makes a URL")
+}
+
+/// The worker runs on a thread of its own with its own runtime: workflow futures are not
+/// `Send`, and a worker that outlives a panicking test's runtime must still shut down cleanly.
+struct WorkerThread {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl WorkerThread {
+    fn start(address: String, config: WorkerConfig) -> Self {
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let (ready_tx, ready_rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread runtime builds");
+            rt.block_on(async move {
+                let runtime = Runtime::from_current_tokio(Default::default())
+                    .expect("the Temporal runtime starts");
+                let client = connect(&address).await;
+                let mut worker =
+                    build_worker(&runtime, client, &config).expect("the worker builds");
+                let shutdown = worker.shutdown_handle();
+                let _ = ready_tx.send(());
+                let stopper = tokio::task::spawn_blocking(move || {
+                    let _ = stop_rx.recv();
+                    shutdown();
+                });
+                worker.run().await.expect("the worker runs until shut down");
+                let _ = stopper.await;
+            });
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the worker starts within 30s");
+        Self {
+            stop: stop_tx,
+            thread,
+        }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        // A worker whose server is already gone may take its poll timeout to notice; never hang
+        // a test run on it.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if self.thread.is_finished() {
+            let _ = self.thread.join();
+        }
+    }
+}
+
+/// Polls `probe` until it yields a value or `limit` passes. Tests wait for outcomes this way,
+/// never with a fixed sleep.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {}s waiting for {what}",
+            limit.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("the OS hands out a free port")
+}
+
+/// A directory removed on drop.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new(unique: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("booking-test-{unique}"));
+        std::fs::create_dir_all(&path).expect("the temp dir is writable");
+        Self { path }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+impl TestApp {
+    /// The `step` custom arg of every email the sandbox accepted for `booking`, in send order.
+    pub async fn email_steps(&self, booking: &booking_proto::domain::BookingId) -> Vec<String> {
+        self.sandbox
+            .emails()
+            .await
+            .expect("the sandbox lists its emails")
+            .iter()
+            .filter(|email| email.custom_arg("booking_id") == Some(booking.as_str()))
+            .filter_map(|email| email.custom_arg("step").map(str::to_owned))
+            .collect()
+    }
+}

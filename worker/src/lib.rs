@@ -1,1 +1,115 @@
-//! (being written)
+//! The booking worker: polls a task queue and runs the booking workflows and activities.
+//!
+//! [`connect`] is how every process of the project (worker, CLI, tests) reaches Temporal: the
+//! SDK's environment configuration (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`,
+//! `TEMPORAL_API_KEY`, TLS settings, or a `temporal.toml` profile), so moving from the dev
+//! server to a cluster or Temporal Cloud is configuration, not code.
+
+use booking_activities::{BookingActivities, config::ProvidersConfig};
+use booking_workflows::BookingWorkflow;
+use temporalio_client::{
+    Client, ClientOptions, Connection, ConnectionOptions, envconfig::LoadClientConfigProfileOptions,
+};
+use temporalio_sdk::{Worker, WorkerOptions, runtime::Runtime};
+
+/// The task queue bookings run on unless `BOOKINGS_TASK_QUEUE` says otherwise.
+pub const DEFAULT_TASK_QUEUE: &str = "bookings";
+
+/// Why a process could not reach Temporal or build its worker. All fatal for the process; the
+/// messages say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("the Temporal client configuration is invalid: {0}")]
+    ClientConfig(String),
+    #[error(
+        "cannot reach Temporal at {address}: {reason}. Is the server running? \
+         (scripts/run starts a dev server; TEMPORAL_ADDRESS points elsewhere)"
+    )]
+    Unreachable { address: String, reason: String },
+    #[error("provider configuration: {0}")]
+    Providers(#[from] booking_activities::config::ConfigError),
+    #[error("could not build the worker: {0}")]
+    Build(String),
+}
+
+/// Connects to Temporal using the SDK's environment configuration.
+pub async fn connect() -> Result<Client, WorkerError> {
+    let (connection, options) =
+        ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
+            .map_err(|e| WorkerError::ClientConfig(e.to_string()))?;
+    connect_with(connection, options).await
+}
+
+/// Connects with explicit options (tests, or callers that resolved the address themselves).
+pub async fn connect_with(
+    connection: ConnectionOptions,
+    options: ClientOptions,
+) -> Result<Client, WorkerError> {
+    let address = connection.target.to_string();
+    let connection =
+        Connection::connect(connection)
+            .await
+            .map_err(|e| WorkerError::Unreachable {
+                address: address.clone(),
+                reason: error_chain(&e),
+            })?;
+    Client::new(connection, options).map_err(|e| WorkerError::ClientConfig(e.to_string()))
+}
+
+/// What a worker process runs with.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub task_queue: String,
+    pub providers: ProvidersConfig,
+}
+
+impl WorkerConfig {
+    pub fn from_env() -> Result<Self, WorkerError> {
+        Ok(Self {
+            task_queue: std::env::var("BOOKINGS_TASK_QUEUE")
+                .unwrap_or_else(|_| DEFAULT_TASK_QUEUE.to_owned()),
+            providers: ProvidersConfig::from_env()?,
+        })
+    }
+}
+
+/// A worker with every booking workflow and activity registered.
+pub fn build_worker(
+    runtime: &Runtime,
+    client: Client,
+    config: &WorkerConfig,
+) -> Result<Worker, WorkerError> {
+    let activities = BookingActivities::new(config.providers.clone())?;
+    let options = WorkerOptions::new(config.task_queue.clone())
+        .register_workflow::<BookingWorkflow>()
+        .map_err(|e| WorkerError::Build(e.to_string()))?
+        .register_activities(activities)
+        .build();
+    Worker::new(runtime, client, options).map_err(|e| WorkerError::Build(e.to_string()))
+}
+
+/// An error and all its causes on one line: tonic's top-level "transport error" alone says
+/// nothing about refused connections or bad certificates.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM, the two ways a process is asked to stop.
+pub async fn wait_for_stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler cannot fail on unix");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,1 +1,15 @@
-//! (being written)
+//! Deterministic workflow code of the booking engine.
+//!
+//! Nothing here performs I/O, reads a clock or draws a random number: time comes from the
+//! workflow context, side effects are activities, and waiting is Temporal timers and
+//! conditions. That is what lets Temporal replay a booking's history after a crash and arrive at
+//! exactly the same state.
+//!
+//! - [`booking`]: the booking workflow, one per booking, alive from request to tour complete.
+//! - [`search_attributes`]: what operators filter bookings on in the Temporal UI.
+
+pub mod booking;
+pub mod lifecycle;
+pub mod search_attributes;
+
+pub use booking::BookingWorkflow;

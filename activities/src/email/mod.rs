@@ -1,0 +1,170 @@
+//! Booking emails: what the workflow asks for, the SendGrid client that sends it, and the
+//! guard against sending one step twice.
+//!
+//! # Duplicate-send guard
+//!
+//! SendGrid has no idempotency key and no way to ask "did I already send this?". Three layers
+//! keep a booking's email from going out twice:
+//!
+//! 1. **The workflow** calls `send_email` once per step key (`EmailMessage::step`, e.g.
+//!    `reminder-1h@2026-12-01T15:00:00Z`), and Temporal starts another attempt only after
+//!    the previous one failed or timed out. Every email carries `custom_args.booking_id`
+//!    and `custom_args.step`, so any duplicate can be traced in SendGrid's activity feed.
+//! 2. **A durable sent-marker** (`BOOKINGS_EMAIL_SENT_MARKERS=crm`, the default): after
+//!    SendGrid accepts (202) the activity writes a HubSpot note with
+//!    `booking_dedup_key = <booking_id>:email:<step>` holding the `X-Message-Id`. Before
+//!    sending, every attempt searches for that note; if it exists the email already went out
+//!    and the activity returns the recorded receipt without sending. Failing to *read* the
+//!    marker fails the attempt (retryable: an email a little late beats one sent twice);
+//!    failing to *write* it after a successful send is only logged (WARN), because failing
+//!    the attempt then would guarantee the duplicate the marker exists to prevent.
+//! 3. `off` disables the marker (one provider call per send, duplicates possible as below).
+//!
+//! **The remaining window, honestly:** between SendGrid's 202 and the marker note being
+//! stored (one HubSpot round trip, typically well under a second) nothing durable records
+//! the send. If the worker dies, loses the network, or the attempt hits its start-to-close
+//! timeout inside that window, or the marker write fails, the next attempt finds no marker
+//! and sends the email again. Real HubSpot's search index also lags writes by seconds, so a
+//! retry starting within that lag may miss a marker that was written; Temporal's first
+//! retry interval (1 s, then backing off) makes this rare, not impossible. The result is at
+//! most a duplicate of one step's email, never a lost one. Closing the window fully needs a
+//! provider-side idempotency key, which SendGrid does not offer.
+
+mod sendgrid;
+
+use serde::{Deserialize, Serialize};
+
+pub use sendgrid::SendGridClient;
+
+use crate::{
+    crm::{CrmClient, NoteSpec, dedup_key},
+    error::ProviderError,
+};
+
+/// The de-duplication key of a sent-marker note.
+pub fn marker_key(message: &EmailMessage) -> String {
+    dedup_key(&message.booking_id, &format!("email:{}", message.step))
+}
+
+const MESSAGE_ID_FIELD: &str = "message_id=";
+
+fn marker_body(message: &EmailMessage, receipt: &EmailReceipt) -> String {
+    format!(
+        "Booking engine sent email step={} {MESSAGE_ID_FIELD}{}",
+        message.step, receipt.message_id
+    )
+}
+
+fn message_id_from_marker(body: &str) -> Option<String> {
+    let (_, rest) = body.split_once(MESSAGE_ID_FIELD)?;
+    let id: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+    (!id.is_empty()).then_some(id)
+}
+
+/// SendGrid behind the sent-marker guard described in the module docs.
+#[derive(Debug, Clone)]
+pub struct GuardedSender {
+    sendgrid: SendGridClient,
+    markers: Option<CrmClient>,
+}
+
+impl GuardedSender {
+    /// `markers: None` sends without a guard.
+    pub fn new(sendgrid: SendGridClient, markers: Option<CrmClient>) -> Self {
+        Self { sendgrid, markers }
+    }
+
+    pub async fn send(&self, message: &EmailMessage) -> Result<EmailReceipt, ProviderError> {
+        let Some(crm) = &self.markers else {
+            return self.sendgrid.send(message).await;
+        };
+        let key = marker_key(message);
+        if let Some(marker) = crm
+            .find_by_dedup_key("notes", &key, &["hs_note_body"])
+            .await?
+        {
+            let message_id = marker
+                .properties
+                .get("hs_note_body")
+                .and_then(|b| b.as_str())
+                .and_then(message_id_from_marker)
+                .unwrap_or_default();
+            tracing::info!(
+                step = %message.step,
+                marker = %marker.id,
+                message_id,
+                "email already sent by an earlier attempt; not sending again"
+            );
+            return Ok(EmailReceipt {
+                step: message.step.clone(),
+                message_id,
+            });
+        }
+        let receipt = self.sendgrid.send(message).await?;
+        let note = NoteSpec {
+            booking_id: message.booking_id.clone(),
+            dedup_key: key,
+            body: marker_body(message, &receipt),
+            contact_id: None,
+        };
+        if let Err(e) = crm.create_note(&note).await {
+            tracing::warn!(
+                step = %message.step,
+                message_id = %receipt.message_id,
+                error = %e,
+                "email sent but its sent-marker could not be stored; a retry of this step would send it again"
+            );
+        }
+        Ok(receipt)
+    }
+}
+
+/// One logical email of a booking's sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailMessage {
+    pub booking_id: String,
+    /// Stable key of this send within the booking (e.g. `ask-to-confirm`,
+    /// `reminder-1h@2026-12-01T15:00:00Z`). It travels in `custom_args`, so every email in the
+    /// provider can be traced to its booking and step.
+    pub step: String,
+    pub to_email: String,
+    pub to_name: String,
+    /// Provider template id.
+    pub template_id: String,
+    /// Values the template renders (times, links, directions).
+    pub template_data: serde_json::Value,
+}
+
+/// What the provider answered for an accepted email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailReceipt {
+    pub step: String,
+    /// SendGrid's `X-Message-Id`.
+    pub message_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_marker_round_trips_the_message_id() {
+        let message = EmailMessage {
+            booking_id: "bk".into(),
+            step: "ask-to-confirm".into(),
+            to_email: "a@b.c".into(),
+            to_name: "A".into(),
+            template_id: "t".into(),
+            template_data: serde_json::Value::Null,
+        };
+        let receipt = EmailReceipt {
+            step: message.step.clone(),
+            message_id: "abc.123".into(),
+        };
+        assert_eq!(marker_key(&message), "bk:email:ask-to-confirm");
+        assert_eq!(
+            message_id_from_marker(&marker_body(&message, &receipt)),
+            Some("abc.123".into())
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! Inputs and outputs of the provider activities. Every input carries the booking id, so
+//! logs, de-duplication keys and calendar event ids all derive from it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// `ensure_calendar_event`: the booking is live and its event must exist as described.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnsureCalendarEventInput {
+    pub booking_id: String,
+    pub calendar_id: String,
+    pub summary: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    #[serde(default)]
+    pub attendee_emails: Vec<String>,
+}
+
+/// `move_calendar_event`: the booking was rescheduled; its one event moves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveCalendarEventInput {
+    pub booking_id: String,
+    pub calendar_id: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// `delete_calendar_event`: the booking was cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteCalendarEventInput {
+    pub booking_id: String,
+    pub calendar_id: String,
+}
+
+/// What a calendar activity did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarOutcome {
+    /// Inserted now.
+    Created,
+    /// Existed (an earlier attempt made it) and already matched.
+    Unchanged,
+    /// Existed and was patched to the wanted time/summary.
+    Updated,
+    /// Existed deleted (cancelled) and was brought back for a live booking.
+    Restored,
+    /// Moved to the new time.
+    Moved,
+    /// Deleted now.
+    Deleted,
+    /// Was already deleted or never existed (404/410): nothing left to do.
+    AlreadyGone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarEventOutput {
+    pub booking_id: String,
+    pub calendar_id: String,
+    /// Deterministic: [`crate::calendar::event_id_for`] of the booking id.
+    pub event_id: String,
+    pub outcome: CalendarOutcome,
+}
+
+/// `check_free_busy`: is `[start, end)` free on the calendar?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckFreeBusyInput {
+    pub booking_id: String,
+    pub calendar_id: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusyRange {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeBusyOutput {
+    pub booking_id: String,
+    /// No busy range overlaps the window.
+    pub free: bool,
+    pub busy: Vec<BusyRange>,
+}
+
+/// `upsert_crm_contact`: create or update the lead's contact, keyed by email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpsertCrmContactInput {
+    pub booking_id: String,
+    pub email: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// `booking_status` property (e.g. `PENDING_CONFIRMATION`).
+    #[serde(default)]
+    pub booking_status: Option<String>,
+    #[serde(default)]
+    pub tour_start: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub tour_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmContactOutput {
+    pub booking_id: String,
+    pub contact_id: String,
+    /// HubSpot created it now (`new: true`).
+    pub created: bool,
+}
+
+/// `update_crm_stage`: the booking moved to another state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateCrmStageInput {
+    pub booking_id: String,
+    /// The contact's email (HubSpot's `idProperty=email`), so no contact id must be kept.
+    pub email: String,
+    /// New `booking_status` (e.g. `CONFIRMED`, `CANCELLED`, `TOUR_COMPLETE`).
+    pub booking_status: String,
+    /// Optional HubSpot `lifecyclestage` (e.g. `opportunity`).
+    #[serde(default)]
+    pub lifecycle_stage: Option<String>,
+    #[serde(default)]
+    pub tour_start: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateCrmStageOutput {
+    pub booking_id: String,
+    pub contact_id: String,
+}
+
+/// `create_crm_task`: a to-do for a sales rep, at most once per `step`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateCrmTaskInput {
+    pub booking_id: String,
+    /// Stable key of this task within the booking (e.g. `call-unconfirmed`); with the
+    /// booking id it forms the de-duplication key.
+    pub step: String,
+    /// Contact to associate (from `upsert_crm_contact`), if known.
+    #[serde(default)]
+    pub contact_id: Option<String>,
+    pub subject: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub due_at: DateTime<Utc>,
+    /// `CALL`, `EMAIL` or `TODO`.
+    #[serde(default = "default_task_type")]
+    pub task_type: String,
+}
+
+fn default_task_type() -> String {
+    "CALL".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmTaskOutput {
+    pub booking_id: String,
+    pub task_id: String,
+    /// False when an earlier attempt had already created it.
+    pub created: bool,
+}

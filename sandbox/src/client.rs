@@ -1,0 +1,362 @@
+//! Typed client of the control and inspection API (`/_sandbox/...`), for tests and demos.
+
+use std::future::Future;
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::calendly::booking::{
+    BookInvitee, Booked, CancelInvitee, Cancelled, RescheduleInvitee, Rescheduled,
+};
+use crate::calendly::model::{CalendlyEvent, CalendlyInvitee};
+use crate::calendly::webhooks::{RawWebhook, WebhookDelivery};
+use crate::calendly::{WebhookSubscription, WebhookSubscriptionUpdate};
+use crate::faults::{ChaosConfig, DropConnections, Faults, Injection, Latency};
+use crate::google_calendar::model::CalendarEventRecord;
+use crate::google_oauth::GoogleGrant;
+use crate::hubspot::store::CrmObject;
+use crate::request_log::RequestRecord;
+use crate::sendgrid::model::SentEmail;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("request to the sandbox failed: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("the sandbox answered {status}: {body}")]
+    Status { status: u16, body: String },
+}
+
+type Result<T> = std::result::Result<T, ClientError>;
+
+#[derive(Debug, Clone)]
+pub struct SandboxClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// Percent-encodes one path segment (refresh tokens and ids may hold any character).
+fn segment(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl SandboxClient {
+    /// `base_url` is the sandbox root, e.g. `http://127.0.0.1:8089`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            base: base_url.into().trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}/_sandbox{path}", self.base))
+    }
+
+    async fn checked(request: RequestBuilder) -> Result<reqwest::Response> {
+        let response = request.send().await?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(response)
+        } else {
+            let body = response.text().await.unwrap_or_default();
+            Err(ClientError::Status {
+                status: status.as_u16(),
+                body,
+            })
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        Ok(Self::checked(self.request(Method::GET, path))
+            .await?
+            .json()
+            .await?)
+    }
+
+    async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        Ok(Self::checked(self.request(method, path).json(body))
+            .await?
+            .json()
+            .await?)
+    }
+
+    async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<()> {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Self::checked(request).await.map(drop)
+    }
+
+    pub async fn health(&self) -> Result<()> {
+        self.get::<Value>("/health").await.map(drop)
+    }
+
+    /// Back to a fresh sandbox (keeps the webhook subscription).
+    pub async fn reset(&self) -> Result<()> {
+        self.send::<()>(Method::POST, "/reset", None).await
+    }
+
+    /// Everything the providers hold, as one JSON document (the snapshot format).
+    pub async fn state(&self) -> Result<Value> {
+        self.get("/state").await
+    }
+
+    // ---- request log ----
+
+    pub async fn requests(&self) -> Result<Vec<RequestRecord>> {
+        self.get("/requests").await
+    }
+
+    /// Requests whose path starts with `path_prefix`, optionally of one method.
+    pub async fn requests_matching(
+        &self,
+        method: Option<&str>,
+        path_prefix: &str,
+    ) -> Result<Vec<RequestRecord>> {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("path_prefix", path_prefix);
+        if let Some(method) = method {
+            query.append_pair("method", method);
+        }
+        self.get(&format!("/requests?{}", query.finish())).await
+    }
+
+    pub async fn clear_requests(&self) -> Result<()> {
+        self.send::<()>(Method::DELETE, "/requests", None).await
+    }
+
+    // ---- faults ----
+
+    pub async fn faults(&self) -> Result<Faults> {
+        self.get("/faults").await
+    }
+
+    pub async fn clear_faults(&self) -> Result<()> {
+        self.send::<()>(Method::DELETE, "/faults", None).await
+    }
+
+    pub async fn inject(&self, injection: &Injection) -> Result<()> {
+        self.send(Method::POST, "/faults/injections", Some(injection))
+            .await
+    }
+
+    pub async fn add_latency(&self, latency: &Latency) -> Result<()> {
+        self.send(Method::POST, "/faults/latency", Some(latency))
+            .await
+    }
+
+    pub async fn drop_connections(&self, drops: &DropConnections) -> Result<()> {
+        self.send(Method::POST, "/faults/drops", Some(drops)).await
+    }
+
+    pub async fn set_chaos(&self, chaos: &ChaosConfig) -> Result<()> {
+        self.send(Method::PUT, "/faults/chaos", Some(chaos)).await
+    }
+
+    pub async fn clear_chaos(&self) -> Result<()> {
+        self.send::<()>(Method::DELETE, "/faults/chaos", None).await
+    }
+
+    // ---- Google ----
+
+    pub async fn google_grants(&self) -> Result<Vec<GoogleGrant>> {
+        self.get("/google/grants").await
+    }
+
+    pub async fn add_grant(&self, grant: &GoogleGrant) -> Result<()> {
+        self.send(Method::POST, "/google/grants", Some(grant)).await
+    }
+
+    /// The refresh token then answers `invalid_grant`, and its access tokens stop working.
+    pub async fn revoke_grant(&self, refresh_token: &str) -> Result<()> {
+        self.send::<()>(
+            Method::POST,
+            &format!("/google/grants/{}/revoke", segment(refresh_token)),
+            None,
+        )
+        .await
+    }
+
+    pub async fn restore_grant(&self, refresh_token: &str) -> Result<()> {
+        self.send::<()>(
+            Method::POST,
+            &format!("/google/grants/{}/restore", segment(refresh_token)),
+            None,
+        )
+        .await
+    }
+
+    /// Every issued access token expires now (the next Calendar call gets 401 `authError`).
+    pub async fn expire_access_tokens(&self) -> Result<()> {
+        self.send::<()>(Method::POST, "/google/access-tokens/expire", None)
+            .await
+    }
+
+    /// Every sync token handed out so far answers 410 `fullSyncRequired`.
+    pub async fn expire_sync_tokens(&self) -> Result<()> {
+        self.send::<()>(Method::POST, "/google/sync-tokens/expire", None)
+            .await
+    }
+
+    pub async fn calendar_events(&self, include_deleted: bool) -> Result<Vec<CalendarEventRecord>> {
+        self.get(&format!("/google/events?include_deleted={include_deleted}"))
+            .await
+    }
+
+    // ---- HubSpot ----
+
+    pub async fn contacts(&self) -> Result<Vec<CrmObject>> {
+        self.get("/hubspot/contacts").await
+    }
+
+    pub async fn tasks(&self) -> Result<Vec<CrmObject>> {
+        self.get("/hubspot/tasks").await
+    }
+
+    pub async fn notes(&self) -> Result<Vec<CrmObject>> {
+        self.get("/hubspot/notes").await
+    }
+
+    // ---- SendGrid ----
+
+    pub async fn emails(&self) -> Result<Vec<SentEmail>> {
+        self.get("/sendgrid/emails").await
+    }
+
+    pub async fn clear_emails(&self) -> Result<()> {
+        self.send::<()>(Method::DELETE, "/sendgrid/emails", None)
+            .await
+    }
+
+    // ---- Calendly ----
+
+    pub async fn calendly_events(&self) -> Result<Vec<CalendlyEvent>> {
+        self.get("/calendly/events").await
+    }
+
+    pub async fn calendly_invitees(&self) -> Result<Vec<CalendlyInvitee>> {
+        self.get("/calendly/invitees").await
+    }
+
+    /// Books and returns after the first attempt of the `invitee.created` webhook.
+    pub async fn book_calendly(&self, booking: &BookInvitee) -> Result<Booked> {
+        self.call(Method::POST, "/calendly/invitees", booking).await
+    }
+
+    pub async fn cancel_calendly(
+        &self,
+        invitee_uuid: &str,
+        cancel: &CancelInvitee,
+    ) -> Result<Cancelled> {
+        self.call(
+            Method::POST,
+            &format!("/calendly/invitees/{}/cancel", segment(invitee_uuid)),
+            cancel,
+        )
+        .await
+    }
+
+    pub async fn reschedule_calendly(
+        &self,
+        invitee_uuid: &str,
+        reschedule: &RescheduleInvitee,
+    ) -> Result<Rescheduled> {
+        self.call(
+            Method::POST,
+            &format!("/calendly/invitees/{}/reschedule", segment(invitee_uuid)),
+            reschedule,
+        )
+        .await
+    }
+
+    pub async fn webhook_deliveries(&self) -> Result<Vec<WebhookDelivery>> {
+        self.get("/calendly/deliveries").await
+    }
+
+    /// Sends a past delivery's body again; returns the new delivery after its first attempt.
+    pub async fn redeliver(&self, delivery_id: &str) -> Result<WebhookDelivery> {
+        self.call(
+            Method::POST,
+            &format!("/calendly/deliveries/{}/redeliver", segment(delivery_id)),
+            &(),
+        )
+        .await
+    }
+
+    pub async fn send_raw_webhook(&self, raw: &RawWebhook) -> Result<WebhookDelivery> {
+        self.call(Method::POST, "/calendly/webhooks/raw", raw).await
+    }
+
+    pub async fn webhook_subscription(&self) -> Result<WebhookSubscription> {
+        self.get("/calendly/webhook").await
+    }
+
+    pub async fn set_webhook(
+        &self,
+        update: &WebhookSubscriptionUpdate,
+    ) -> Result<WebhookSubscription> {
+        self.call(Method::PUT, "/calendly/webhook", update).await
+    }
+
+    /// Points the subscription at `target` and enables it.
+    pub async fn set_webhook_target(&self, target: &str) -> Result<WebhookSubscription> {
+        self.set_webhook(&WebhookSubscriptionUpdate::target(target))
+            .await
+    }
+}
+
+/// Polls `probe` every 20 ms until it yields `Some` or `timeout` passes (tests wait for
+/// asynchronous effects this way instead of sleeping).
+pub async fn poll_until<T, F, Fut>(timeout: Duration, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment;
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(segment("a b/c+d"), "a%20b%2Fc%2Bd");
+        assert_eq!(segment("sandbox-refresh-token"), "sandbox-refresh-token");
+    }
+}

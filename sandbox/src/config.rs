@@ -1,0 +1,92 @@
+//! Sandbox configuration: everything has a default so `SandboxConfig::default()` is a
+//! working sandbox on a free local port.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::defaults;
+
+/// How the sandbox is started. Every field has a default (see [`Default`]).
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Where to listen. Default `127.0.0.1:0` (a free port; read it from [`crate::RunningSandbox::addr`]).
+    pub bind: SocketAddr,
+    /// Base URL that appears inside resource URIs (Calendly `uri` fields, `next_page`).
+    /// Default: the bound address as `http://127.0.0.1:PORT`. Set it when clients reach the
+    /// sandbox under another name (for example a docker-compose service name).
+    pub public_base_url: Option<String>,
+    /// JSON file holding all provider state: loaded on start when present, saved shortly
+    /// after every change and on shutdown. `None` keeps everything in memory.
+    pub snapshot_path: Option<PathBuf>,
+    /// How long after a change the snapshot is written (changes in between are batched).
+    pub snapshot_debounce: Duration,
+
+    /// Access-token lifetime of the Google OAuth stand-in (real Google: 3600 s).
+    pub token_lifetime: Duration,
+    /// Client id of the pre-provisioned Google grant.
+    pub google_client_id: String,
+    /// Client secret of the pre-provisioned Google grant.
+    pub google_client_secret: String,
+    /// Refresh token of the pre-provisioned Google grant.
+    pub google_refresh_token: String,
+    /// The calendar that the calendar id `primary` refers to.
+    pub google_primary_calendar: String,
+
+    /// HubSpot private-app token.
+    pub hubspot_token: String,
+    /// Requests allowed per rolling 10-second window (HubSpot's `ten_secondly_rolling` limit).
+    pub hubspot_limit_per_10s: u32,
+
+    /// SendGrid API key.
+    pub sendgrid_api_key: String,
+    /// Mail-send requests allowed per one-second window.
+    pub sendgrid_limit_per_second: u32,
+
+    /// Calendly personal access token.
+    pub calendly_token: String,
+    /// URL the Calendly webhook subscription posts to. `None`: deliveries are recorded
+    /// but not sent until a target is set through the control API.
+    pub calendly_webhook_target: Option<String>,
+    /// Webhook signing key (HMAC-SHA256 key of `Calendly-Webhook-Signature`).
+    pub calendly_signing_key: String,
+    /// First retry delay after a failed delivery; doubles on each further failure.
+    pub webhook_retry_base: Duration,
+    /// Upper bound of the retry delay.
+    pub webhook_retry_cap: Duration,
+    /// Time after the first attempt when Calendly gives up and disables the subscription.
+    pub webhook_retry_horizon: Duration,
+    /// How long one delivery attempt may take before it counts as failed.
+    pub webhook_timeout: Duration,
+
+    /// Most recent provider requests kept in the request log.
+    pub request_log_capacity: usize,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            public_base_url: None,
+            snapshot_path: None,
+            snapshot_debounce: Duration::from_millis(250),
+            token_lifetime: Duration::from_secs(3600),
+            google_client_id: defaults::GOOGLE_CLIENT_ID.to_owned(),
+            google_client_secret: defaults::GOOGLE_CLIENT_SECRET.to_owned(),
+            google_refresh_token: defaults::GOOGLE_REFRESH_TOKEN.to_owned(),
+            google_primary_calendar: defaults::GOOGLE_PRIMARY_CALENDAR.to_owned(),
+            hubspot_token: defaults::HUBSPOT_TOKEN.to_owned(),
+            hubspot_limit_per_10s: 100,
+            sendgrid_api_key: defaults::SENDGRID_API_KEY.to_owned(),
+            sendgrid_limit_per_second: 1000,
+            calendly_token: defaults::CALENDLY_TOKEN.to_owned(),
+            calendly_webhook_target: None,
+            calendly_signing_key: defaults::CALENDLY_SIGNING_KEY.to_owned(),
+            webhook_retry_base: Duration::from_secs(1),
+            webhook_retry_cap: Duration::from_secs(3600),
+            webhook_retry_horizon: Duration::from_secs(24 * 3600),
+            webhook_timeout: Duration::from_secs(10),
+            request_log_capacity: 100_000,
+        }
+    }
+}

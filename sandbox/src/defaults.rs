@@ -1,0 +1,33 @@
+//! Credentials and identities the sandbox provisions when the configuration does not
+//! say otherwise. Tests and local configs can use these constants instead of copying strings.
+
+/// SendGrid API key accepted by `POST /sendgrid/v3/mail/send`.
+pub const SENDGRID_API_KEY: &str = "SG.sandbox-key";
+/// HubSpot private-app token accepted by every `/hubspot/crm/v3/...` call.
+pub const HUBSPOT_TOKEN: &str = "sandbox-hubspot-token";
+/// Calendly personal access token accepted by every `/calendly/...` call.
+pub const CALENDLY_TOKEN: &str = "sandbox-calendly-token";
+/// OAuth client id of the pre-provisioned Google grant.
+pub const GOOGLE_CLIENT_ID: &str = "sandbox-client-id";
+/// OAuth client secret of the pre-provisioned Google grant.
+pub const GOOGLE_CLIENT_SECRET: &str = "sandbox-client-secret";
+/// Refresh token of the pre-provisioned Google grant.
+pub const GOOGLE_REFRESH_TOKEN: &str = "sandbox-refresh-token";
+/// Scope reported for tokens of the pre-provisioned Google grant.
+pub const GOOGLE_SCOPE: &str = "https://www.googleapis.com/auth/calendar";
+/// Calendar that the `primary` calendar id stands for.
+pub const GOOGLE_PRIMARY_CALENDAR: &str = "agent@sandbox.test";
+/// Key used to sign Calendly webhooks (`Calendly-Webhook-Signature`).
+pub const CALENDLY_SIGNING_KEY: &str = "sandbox-calendly-signing-key";
+/// UUID of the Calendly user that owns every scheduled event (`/users/me`).
+pub const CALENDLY_USER_UUID: &str = "SANDBOXUSER00001";
+/// UUID of the Calendly organization of that user.
+pub const CALENDLY_ORGANIZATION_UUID: &str = "SANDBOXORG000001";
+/// UUID of the one Calendly event type every booking uses.
+pub const CALENDLY_EVENT_TYPE_UUID: &str = "SANDBOXTYPE00001";
+/// Name and email of the Calendly host.
+pub const CALENDLY_HOST_NAME: &str = "Sandbox Agent";
+/// Email of the Calendly host.
+pub const CALENDLY_HOST_EMAIL: &str = "agent@sandbox.test";
+/// Default SandboxConfig port of the binary.
+pub const PORT: u16 = 8089;

@@ -1,0 +1,116 @@
+//! Starting, signalling and inspecting booking workflows from outside Temporal.
+
+use booking_proto::{
+    domain::{BookingId, EventId, ValidBooking, ValidationErrors},
+    v1::{BookingRequest, BookingSnapshot, CancelSignal, ConfirmSignal},
+};
+use booking_workflows::BookingWorkflow;
+use temporalio_client::{
+    Client, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
+    errors::{WorkflowInteractionError, WorkflowQueryError, WorkflowStartError},
+};
+
+/// What can go wrong acting on a booking from outside.
+#[derive(Debug, thiserror::Error)]
+pub enum BookingClientError {
+    /// Fatal: the request itself is wrong; fix it and try again.
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// Fatal: a booking id names one booking forever.
+    #[error("booking {0} already exists")]
+    AlreadyExists(BookingId),
+    /// Fatal: no booking with this id.
+    #[error("no booking {0}")]
+    NotFound(BookingId),
+    /// Retryable: Temporal did not answer or refused for a passing reason.
+    #[error("Temporal refused the call: {0}")]
+    Temporal(String),
+}
+
+/// Starts the workflow of a booking on `task_queue`.
+pub async fn start_booking(
+    client: &Client,
+    task_queue: &str,
+    request: BookingRequest,
+) -> Result<BookingId, BookingClientError> {
+    let booking = ValidBooking::parse(request)?;
+    let options = WorkflowStartOptions::new(task_queue, booking.booking_id.workflow_id()).build();
+    match client
+        .start_workflow(BookingWorkflow::run, booking.request.clone(), options)
+        .await
+    {
+        Ok(_) => Ok(booking.booking_id),
+        Err(WorkflowStartError::AlreadyStarted { .. }) => {
+            Err(BookingClientError::AlreadyExists(booking.booking_id))
+        }
+        Err(other) => Err(BookingClientError::Temporal(other.to_string())),
+    }
+}
+
+/// The booking's current snapshot, from its `status` query.
+pub async fn status(
+    client: &Client,
+    booking_id: &BookingId,
+) -> Result<BookingSnapshot, BookingClientError> {
+    client
+        .get_workflow_handle::<BookingWorkflow>(booking_id.workflow_id())
+        .query(BookingWorkflow::status, (), WorkflowQueryOptions::default())
+        .await
+        .map_err(|e| match e {
+            WorkflowQueryError::NotFound(_) => BookingClientError::NotFound(booking_id.clone()),
+            other => BookingClientError::Temporal(other.to_string()),
+        })
+}
+
+/// A signal an operator or a link can send to a booking.
+#[derive(Debug, Clone)]
+pub enum BookingSignal {
+    Confirm,
+    Cancel {
+        reason: String,
+        cancelled_by: String,
+    },
+}
+
+/// Sends `signal` to the booking, identified by `event_id` so a repeat is ignored.
+pub async fn signal(
+    client: &Client,
+    booking_id: &BookingId,
+    event_id: &EventId,
+    signal: BookingSignal,
+) -> Result<(), BookingClientError> {
+    let handle = client.get_workflow_handle::<BookingWorkflow>(booking_id.workflow_id());
+    let options = WorkflowSignalOptions::default();
+    let event_id = event_id.to_string();
+    let result = match signal {
+        BookingSignal::Confirm => {
+            handle
+                .signal(
+                    BookingWorkflow::confirm,
+                    ConfirmSignal { event_id },
+                    options,
+                )
+                .await
+        }
+        BookingSignal::Cancel {
+            reason,
+            cancelled_by,
+        } => {
+            handle
+                .signal(
+                    BookingWorkflow::cancel,
+                    CancelSignal {
+                        event_id,
+                        reason,
+                        cancelled_by,
+                    },
+                    options,
+                )
+                .await
+        }
+    };
+    result.map_err(|e| match e {
+        WorkflowInteractionError::NotFound(_) => BookingClientError::NotFound(booking_id.clone()),
+        other => BookingClientError::Temporal(other.to_string()),
+    })
+}

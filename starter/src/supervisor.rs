@@ -1,0 +1,241 @@
+//! `bookings up`: the whole local system on embedded defaults, as child processes of one
+//! command: the Temporal dev server, the provider sandbox, a worker, and a demo booking. Ctrl-C
+//! stops everything in reverse order.
+
+use std::{
+    net::{SocketAddr, TcpStream},
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use booking_proto::domain::BookingId;
+use nix::{sys::signal::Signal, unistd::Pid};
+use tokio::process::{Child, Command};
+
+use crate::{
+    booking_client,
+    dev_server::{DevServer, DevServerConfig, ensure_port_free},
+};
+
+/// Ports and places of the local system.
+#[derive(Debug, Clone)]
+pub struct UpConfig {
+    pub dev_server: DevServerConfig,
+    pub sandbox_port: u16,
+    pub task_queue: String,
+}
+
+/// A child process that is stopped when dropped.
+struct Service {
+    name: &'static str,
+    child: Child,
+}
+
+/// Runs the system until Ctrl-C or until a service dies.
+pub async fn up(config: UpConfig) -> anyhow::Result<()> {
+    let data_dir = config.dev_server.data_dir.clone();
+    ensure_port_free("127.0.0.1", config.sandbox_port, "provider sandbox")?;
+
+    println!(
+        "starting the Temporal dev server (data in {})...",
+        data_dir.display()
+    );
+    let mut server = DevServer::start(config.dev_server.clone()).await?;
+    let address = config.dev_server.grpc_address();
+
+    let sandbox_url = format!("http://127.0.0.1:{}", config.sandbox_port);
+    let sandbox = spawn_service(
+        "booking-sandbox",
+        &data_dir,
+        &[
+            "--port".to_owned(),
+            config.sandbox_port.to_string(),
+            "--snapshot".to_owned(),
+            data_dir.join("sandbox.json").to_string_lossy().into_owned(),
+        ],
+        &[],
+    )?;
+    wait_for_port(
+        format!("127.0.0.1:{}", config.sandbox_port).parse()?,
+        Duration::from_secs(20),
+    )
+    .context("the provider sandbox did not start")?;
+
+    let worker = spawn_service(
+        "booking-worker",
+        &data_dir,
+        &[],
+        &[
+            ("TEMPORAL_ADDRESS", address.as_str()),
+            ("TEMPORAL_NAMESPACE", config.dev_server.namespace.as_str()),
+            ("BOOKINGS_TASK_QUEUE", config.task_queue.as_str()),
+            ("BOOKINGS_SANDBOX_URL", sandbox_url.as_str()),
+        ],
+    )?;
+    let mut services = vec![sandbox, worker];
+
+    let client = connect_to(&address, &config.dev_server.namespace).await?;
+    let demo = crate::demo::demo_request(chrono::Utc::now());
+    let booking_id = booking_client::start_booking(&client, &config.task_queue, demo).await?;
+    wait_for_first_step(&client, &booking_id).await?;
+
+    print_banner(&config, &booking_id, &sandbox_url);
+
+    let outcome = tokio::select! {
+        _ = booking_worker::wait_for_stop_signal() => Ok(()),
+        status = server.wait() => Err(anyhow::anyhow!("the Temporal dev server exited ({status:?}); see {}", config.dev_server.log_file().display())),
+        dead = first_exit(&mut services) => Err(anyhow::anyhow!("{dead} exited; see {}", data_dir.join(format!("{dead}.log")).display())),
+    };
+    println!("\nstopping...");
+    for mut service in services.into_iter().rev() {
+        terminate(&mut service.child, Duration::from_secs(10)).await;
+        println!("  {} stopped", service.name);
+    }
+    server.stop().await;
+    println!(
+        "  Temporal dev server stopped (bookings are kept in {})",
+        data_dir.display()
+    );
+    outcome
+}
+
+async fn connect_to(address: &str, namespace: &str) -> anyhow::Result<temporalio_client::Client> {
+    let url = url_for(address)?;
+    let connection = temporalio_client::ConnectionOptions::new(url)
+        .identity("bookings-cli".to_owned())
+        .build();
+    let options = temporalio_client::ClientOptions::new(namespace.to_owned()).build();
+    Ok(booking_worker::connect_with(connection, options).await?)
+}
+
+fn url_for(address: &str) -> anyhow::Result<url::Url> {
+    Ok(url::Url::parse(&format!("http://{address}"))?)
+}
+
+/// Polls the demo booking until its first email went out, so the banner describes a booking
+/// that visibly works.
+async fn wait_for_first_step(
+    client: &temporalio_client::Client,
+    booking_id: &BookingId,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(snapshot) = booking_client::status(client, booking_id).await
+            && !snapshot.steps_done.is_empty()
+        {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "the demo booking {booking_id} made no progress within 60s; see worker.log in the data directory"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn print_banner(config: &UpConfig, booking_id: &BookingId, sandbox_url: &str) {
+    let ui = config
+        .dev_server
+        .ui_url()
+        .unwrap_or_else(|| "(headless)".into());
+    let ns = &config.dev_server.namespace;
+    let temporal = config.dev_server.temporal_bin.display();
+    let address = config.dev_server.grpc_address();
+    println!(
+        "\nThe booking engine is running.\n\
+         \n  Temporal Web UI      {ui}\
+         \n  demo booking         {ui}/namespaces/{ns}/workflows/{wf}\
+         \n  Temporal frontend    {address} (namespace {ns}, task queue {tq})\
+         \n  provider sandbox     {sandbox_url}/_sandbox/sendgrid/emails (what was sent)\
+         \n  logs and data        {data}\
+         \n\nTry, in another terminal:\
+         \n  {temporal} workflow list --address {address}\
+         \n  {temporal} workflow show --address {address} --workflow-id {wf}\
+         \n  {bookings} show {id}\
+         \n  {bookings} signal confirm {id}\
+         \n\nPress Ctrl-C to stop everything.",
+        wf = booking_id.workflow_id(),
+        tq = config.task_queue,
+        data = config.dev_server.data_dir.display(),
+        id = booking_id,
+        bookings = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "bookings".into()),
+    );
+}
+
+/// Starts one of the project's own binaries (found next to this executable), logging to
+/// `<data_dir>/<name>.log`.
+fn spawn_service(
+    name: &'static str,
+    data_dir: &Path,
+    args: &[String],
+    env: &[(&str, &str)],
+) -> anyhow::Result<Service> {
+    let binary = sibling_binary(name)?;
+    let log_path = data_dir.join(format!("{name}.log"));
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let child = Command::new(&binary)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {}", binary.display()))?;
+    println!("started {name} (log: {})", log_path.display());
+    Ok(Service { name, child })
+}
+
+fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe().context("cannot locate the bookings executable")?;
+    let path = me
+        .parent()
+        .context("the bookings executable has no parent directory")?
+        .join(name);
+    if !path.is_file() {
+        bail!(
+            "{} is missing: build every binary first (cargo build --workspace --bins; scripts/run does)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+fn wait_for_port(addr: SocketAddr, limit: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if Instant::now() >= deadline {
+            bail!("nothing listens on {addr} after {}s", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+async fn first_exit(services: &mut [Service]) -> &'static str {
+    loop {
+        for service in services.iter_mut() {
+            if let Ok(Some(_)) = service.child.try_wait() {
+                return service.name;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// SIGTERM, then SIGKILL if the process has not exited within `grace`.
+pub async fn terminate(child: &mut Child, grace: Duration) {
+    if let Some(pid) = child.id() {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+        if tokio::time::timeout(grace, child.wait()).await.is_ok() {
+            return;
+        }
+    }
+    let _ = child.kill().await;
+}
