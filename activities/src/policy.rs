@@ -87,6 +87,26 @@ impl Default for PolicyTable {
 }
 
 impl PolicyTable {
+    /// This table with `overrides` replacing the entries they name. An override naming an
+    /// activity that does not exist is refused: a typo must not silently leave the default.
+    pub fn with_overrides(mut self, overrides: PolicyTable) -> Result<Self, String> {
+        for (name, policy) in overrides.0 {
+            if !activity::ALL.contains(&name.as_str()) {
+                return Err(format!(
+                    "no activity named {name:?}; known: {}",
+                    activity::ALL.join(", ")
+                ));
+            }
+            if policy.start_to_close.is_zero() || policy.maximum_attempts == 0 {
+                return Err(format!(
+                    "{name}: start_to_close and maximum_attempts must be positive"
+                ));
+            }
+            self.0.insert(name, policy);
+        }
+        Ok(self)
+    }
+
     /// The policy of `activity`; an activity missing from the table gets the provider-call
     /// default rather than no policy at all.
     pub fn get(&self, activity: &str) -> ActivityPolicy {
@@ -157,6 +177,21 @@ mod tests {
         for name in activity::ALL {
             assert!(json.get(*name).is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn overrides_replace_named_entries_and_refuse_unknown_names() {
+        let mut fast = ActivityPolicy::provider_call();
+        fast.maximum_attempts = 2;
+        let overrides = PolicyTable(BTreeMap::from([(
+            activity::SEND_EMAIL.into(),
+            fast.clone(),
+        )]));
+        let table = PolicyTable::default().with_overrides(overrides).unwrap();
+        assert_eq!(table.get(activity::SEND_EMAIL), fast);
+        let typo = PolicyTable(BTreeMap::from([("send_emial".into(), fast)]));
+        let err = PolicyTable::default().with_overrides(typo).unwrap_err();
+        assert!(err.contains("send_emial"), "{err}");
     }
 
     #[test]

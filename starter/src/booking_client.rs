@@ -1,8 +1,11 @@
 //! Starting, signalling and inspecting booking workflows from outside Temporal.
 
 use booking_proto::{
-    domain::{BookingId, EventId, ValidBooking, ValidationErrors},
-    v1::{BookingRequest, BookingSnapshot, CancelSignal, ConfirmSignal},
+    domain::{BookingId, EventId, TourSlot, ValidBooking, ValidationErrors},
+    v1::{
+        BookingRequest, BookingSnapshot, CancelSignal, ConfirmSignal, QuestionnaireVisitedSignal,
+        RescheduleSignal, RetrySignal, SkipSignal, TourCompleteSignal,
+    },
 };
 use booking_workflows::BookingWorkflow;
 use temporalio_client::{
@@ -62,13 +65,25 @@ pub async fn status(
         })
 }
 
-/// A signal an operator or a link can send to a booking.
+/// A signal an operator, a link or the shim can send to a booking.
 #[derive(Debug, Clone)]
 pub enum BookingSignal {
     Confirm,
+    Reschedule {
+        tour: TourSlot,
+        source_ref: String,
+    },
     Cancel {
         reason: String,
         cancelled_by: String,
+    },
+    QuestionnaireVisited,
+    TourComplete,
+    /// Run the step that failed for good again.
+    Retry,
+    /// Give up on the step that failed for good.
+    Skip {
+        reason: String,
     },
 }
 
@@ -84,29 +99,55 @@ pub async fn signal(
     let event_id = event_id.to_string();
     let result = match signal {
         BookingSignal::Confirm => {
+            let payload = ConfirmSignal { event_id };
             handle
-                .signal(
-                    BookingWorkflow::confirm,
-                    ConfirmSignal { event_id },
-                    options,
-                )
+                .signal(BookingWorkflow::confirm, payload, options)
+                .await
+        }
+        BookingSignal::Reschedule { tour, source_ref } => {
+            let payload = RescheduleSignal {
+                event_id,
+                tour: Some(tour.to_proto()),
+                source_ref,
+            };
+            handle
+                .signal(BookingWorkflow::reschedule, payload, options)
                 .await
         }
         BookingSignal::Cancel {
             reason,
             cancelled_by,
         } => {
+            let payload = CancelSignal {
+                event_id,
+                reason,
+                cancelled_by,
+            };
             handle
-                .signal(
-                    BookingWorkflow::cancel,
-                    CancelSignal {
-                        event_id,
-                        reason,
-                        cancelled_by,
-                    },
-                    options,
-                )
+                .signal(BookingWorkflow::cancel, payload, options)
                 .await
+        }
+        BookingSignal::QuestionnaireVisited => {
+            let payload = QuestionnaireVisitedSignal { event_id };
+            handle
+                .signal(BookingWorkflow::questionnaire_visited, payload, options)
+                .await
+        }
+        BookingSignal::TourComplete => {
+            let payload = TourCompleteSignal { event_id };
+            handle
+                .signal(BookingWorkflow::tour_complete, payload, options)
+                .await
+        }
+        BookingSignal::Retry => {
+            let payload = RetrySignal { event_id };
+            handle
+                .signal(BookingWorkflow::retry, payload, options)
+                .await
+        }
+        BookingSignal::Skip { reason } => {
+            let payload = SkipSignal { event_id, reason };
+            handle.signal(BookingWorkflow::skip, payload, options).await
         }
     };
     result.map_err(|e| match e {

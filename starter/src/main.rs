@@ -67,6 +67,28 @@ enum SignalCommand {
         #[arg(long, default_value = "cancelled by an operator")]
         reason: String,
     },
+    /// Move the tour to a new time (RFC 3339, e.g. 2026-12-01T15:00:00Z).
+    Reschedule {
+        #[command(flatten)]
+        target: SignalTarget,
+        #[arg(long)]
+        start: String,
+        #[arg(long)]
+        end: String,
+    },
+    /// The lead opened the questionnaire.
+    QuestionnaireVisited(SignalTarget),
+    /// The agent marked the tour as done.
+    TourComplete(SignalTarget),
+    /// Run the booking's failed step again.
+    Retry(SignalTarget),
+    /// Give up on the booking's failed step and go on.
+    Skip {
+        #[command(flatten)]
+        target: SignalTarget,
+        #[arg(long, default_value = "skipped by an operator")]
+        reason: String,
+    },
 }
 
 #[derive(Args)]
@@ -169,6 +191,16 @@ fn booking_id(raw: &str) -> anyhow::Result<BookingId> {
         .map_err(|m| InvalidArgument(format!("booking id {raw:?}: {m}")).into())
 }
 
+fn tour_slot(start: &str, end: &str) -> anyhow::Result<booking_proto::domain::TourSlot> {
+    let parse = |name: &str, raw: &str| {
+        chrono::DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|e| InvalidArgument(format!("--{name} {raw:?} is not an RFC 3339 time: {e}")))
+    };
+    booking_proto::domain::TourSlot::new(parse("start", start)?, parse("end", end)?)
+        .map_err(|m| InvalidArgument(format!("tour: {m}")).into())
+}
+
 fn event_id(raw: Option<String>) -> anyhow::Result<EventId> {
     let raw = raw.unwrap_or_else(|| format!("cli-{}", uuid::Uuid::new_v4()));
     EventId::parse(&raw).map_err(|m| InvalidArgument(format!("event id {raw:?}: {m}")).into())
@@ -227,6 +259,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         cancelled_by: "operator".into(),
                     },
                 ),
+                SignalCommand::Reschedule { target, start, end } => {
+                    let tour = tour_slot(&start, &end)?;
+                    (
+                        target,
+                        BookingSignal::Reschedule {
+                            tour,
+                            source_ref: String::new(),
+                        },
+                    )
+                }
+                SignalCommand::QuestionnaireVisited(target) => {
+                    (target, BookingSignal::QuestionnaireVisited)
+                }
+                SignalCommand::TourComplete(target) => (target, BookingSignal::TourComplete),
+                SignalCommand::Retry(target) => (target, BookingSignal::Retry),
+                SignalCommand::Skip { target, reason } => (target, BookingSignal::Skip { reason }),
             };
             let id = booking_id(&target.booking_id)?;
             let event = event_id(target.event_id)?;

@@ -12,10 +12,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use booking_activities::config::ProvidersConfig;
 use booking_sandbox::{RunningSandbox, SandboxClient, SandboxConfig};
 use booking_starter::dev_server::{DevServer, DevServerConfig};
 use booking_worker::{WorkerConfig, build_worker, connect_with};
+use booking_workflows::lifecycle::{FollowUpPolicy, Span};
 use temporalio_client::{Client, ClientOptions, ConnectionOptions};
 use temporalio_sdk::runtime::Runtime;
 
@@ -35,12 +35,21 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Starts a dev server, a sandbox and a worker for one test.
+    /// Starts a dev server, a sandbox and a worker (production cadence) for one test.
     pub async fn spawn() -> Self {
-        Self::spawn_with(SandboxConfig::default()).await
+        Self::spawn_with(SandboxConfig::default(), FollowUpPolicy::default()).await
     }
 
-    pub async fn spawn_with(sandbox_config: SandboxConfig) -> Self {
+    /// Like [`TestApp::spawn`], with every hour of the follow-up cadence run as a second.
+    pub async fn spawn_fast() -> Self {
+        Self::spawn_with(
+            SandboxConfig::default(),
+            hours_as_seconds(FollowUpPolicy::default()),
+        )
+        .await
+    }
+
+    pub async fn spawn_with(sandbox_config: SandboxConfig, follow_up: FollowUpPolicy) -> Self {
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let data_dir = TempDir::new(&unique);
         let server = DevServer::start(DevServerConfig {
@@ -62,14 +71,10 @@ impl TestApp {
         let task_queue = format!("test-{unique}");
 
         let client = connect(&temporal_address).await;
-        let worker = WorkerThread::start(
-            temporal_address.clone(),
-            WorkerConfig {
-                task_queue: task_queue.clone(),
-                providers: ProvidersConfig::for_sandbox(&sandbox_url)
-                    .expect("the sandbox URL is valid"),
-            },
-        );
+        let mut config =
+            WorkerConfig::for_sandbox(&task_queue, &sandbox_url).expect("the sandbox URL is valid");
+        config.follow_up = follow_up;
+        let worker = WorkerThread::start(temporal_address.clone(), config);
         Self {
             client,
             task_queue,
@@ -90,6 +95,30 @@ impl Drop for TestApp {
             worker.stop();
         }
     }
+}
+
+/// The production cadence with each hour turned into a second, so a test runs a day's
+/// sequence in seconds with the same shape.
+pub fn hours_as_seconds(mut policy: FollowUpPolicy) -> FollowUpPolicy {
+    let scale = |span: &mut Span| span.secs /= 3600;
+    policy.pending.reminders_after.iter_mut().for_each(scale);
+    scale(&mut policy.pending.call_task_after);
+    policy.confirmed.reminders_before.iter_mut().for_each(scale);
+    policy
+        .questionnaire
+        .reminders_before
+        .iter_mut()
+        .for_each(scale);
+    policy
+        .preparation
+        .reminders_before
+        .iter_mut()
+        .for_each(scale);
+    scale(&mut policy.completion.review_after);
+    policy
+        .validate()
+        .expect("a scaled production policy is valid");
+    policy
 }
 
 /// A client of its own, for callers that need one on their runtime.

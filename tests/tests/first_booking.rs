@@ -44,7 +44,7 @@ async fn a_booking_is_emailed_confirmed_and_cancelled_exactly_once() {
     let pending = snapshot_where(&app, &id, "the ask-to-confirm email", |s| {
         s.steps_done
             .iter()
-            .any(|step| step.name == "ask-to-confirm")
+            .any(|step| step.name == "email:ask-to-confirm")
     })
     .await;
     assert_eq!(pending.status(), BookingStatus::PendingConfirmation);
@@ -59,7 +59,9 @@ async fn a_booking_is_emailed_confirmed_and_cancelled_exactly_once() {
         .await
         .unwrap();
     let confirmed = snapshot_where(&app, &id, "the confirmation email", |s| {
-        s.steps_done.iter().any(|step| step.name == "confirmation")
+        s.steps_done
+            .iter()
+            .any(|step| step.name == "email:confirmation")
     })
     .await;
     assert_eq!(confirmed.status(), BookingStatus::Confirmed);

@@ -5,8 +5,10 @@
 //! `TEMPORAL_API_KEY`, TLS settings, or a `temporal.toml` profile), so moving from the dev
 //! server to a cluster or Temporal Cloud is configuration, not code.
 
-use booking_activities::{BookingActivities, config::ProvidersConfig};
-use booking_workflows::BookingWorkflow;
+use std::path::{Path, PathBuf};
+
+use booking_activities::{BookingActivities, config::ProvidersConfig, policy::PolicyTable};
+use booking_workflows::{BookingWorkflow, lifecycle::FollowUpPolicy, settings::SettingsSource};
 use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, envconfig::LoadClientConfigProfileOptions,
 };
@@ -28,6 +30,12 @@ pub enum WorkerError {
     Unreachable { address: String, reason: String },
     #[error("provider configuration: {0}")]
     Providers(#[from] booking_activities::config::ConfigError),
+    #[error("{var}={path}: {message}")]
+    SettingsFile {
+        var: &'static str,
+        path: PathBuf,
+        message: String,
+    },
     #[error("could not build the worker: {0}")]
     Build(String),
 }
@@ -61,16 +69,90 @@ pub async fn connect_with(
 pub struct WorkerConfig {
     pub task_queue: String,
     pub providers: ProvidersConfig,
+    /// Follow-up cadence of new bookings (`BOOKINGS_FOLLOW_UP_POLICY`, a JSON file; fields it
+    /// leaves out keep the production default).
+    pub follow_up: FollowUpPolicy,
+    /// Activity timeouts and retries (`BOOKINGS_ACTIVITY_POLICIES`, a JSON file whose entries
+    /// replace the defaults they name).
+    pub activity_policies: PolicyTable,
 }
 
 impl WorkerConfig {
     pub fn from_env() -> Result<Self, WorkerError> {
+        let follow_up = match std::env::var_os("BOOKINGS_FOLLOW_UP_POLICY") {
+            Some(path) => read_follow_up_policy(Path::new(&path))?,
+            None => FollowUpPolicy::default(),
+        };
+        let activity_policies = match std::env::var_os("BOOKINGS_ACTIVITY_POLICIES") {
+            Some(path) => read_activity_policies(Path::new(&path))?,
+            None => PolicyTable::default(),
+        };
         Ok(Self {
             task_queue: std::env::var("BOOKINGS_TASK_QUEUE")
                 .unwrap_or_else(|_| DEFAULT_TASK_QUEUE.to_owned()),
             providers: ProvidersConfig::from_env()?,
+            follow_up,
+            activity_policies,
         })
     }
+
+    /// Default settings with every provider in the sandbox at `sandbox_url`.
+    pub fn for_sandbox(task_queue: &str, sandbox_url: &str) -> Result<Self, WorkerError> {
+        Ok(Self {
+            task_queue: task_queue.to_owned(),
+            providers: ProvidersConfig::for_sandbox(sandbox_url)?,
+            follow_up: FollowUpPolicy::default(),
+            activity_policies: PolicyTable::default(),
+        })
+    }
+
+    /// What bookings started on this worker read at their start.
+    pub fn settings_source(&self) -> SettingsSource {
+        SettingsSource {
+            follow_up: self.follow_up.clone(),
+            activities: self.activity_policies.clone(),
+            default_calendar_id: self.providers.google_calendar.default_calendar_id.clone(),
+            agent_calendars: self.providers.google_calendar.agent_calendars.clone(),
+        }
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(
+    var: &'static str,
+    path: &Path,
+) -> Result<T, WorkerError> {
+    let error = |message: String| WorkerError::SettingsFile {
+        var,
+        path: path.to_owned(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| error(e.to_string()))
+}
+
+/// Reads and validates a follow-up policy file.
+pub fn read_follow_up_policy(path: &Path) -> Result<FollowUpPolicy, WorkerError> {
+    const VAR: &str = "BOOKINGS_FOLLOW_UP_POLICY";
+    let policy: FollowUpPolicy = read_json(VAR, path)?;
+    policy.validate().map_err(|e| WorkerError::SettingsFile {
+        var: VAR,
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(policy)
+}
+
+/// Reads an activity policy file and lays it over the defaults.
+pub fn read_activity_policies(path: &Path) -> Result<PolicyTable, WorkerError> {
+    const VAR: &str = "BOOKINGS_ACTIVITY_POLICIES";
+    let overrides: PolicyTable = read_json(VAR, path)?;
+    PolicyTable::default()
+        .with_overrides(overrides)
+        .map_err(|message| WorkerError::SettingsFile {
+            var: VAR,
+            path: path.to_owned(),
+            message,
+        })
 }
 
 /// A worker with every booking workflow and activity registered.
@@ -84,6 +166,7 @@ pub fn build_worker(
         .register_workflow::<BookingWorkflow>()
         .map_err(|e| WorkerError::Build(e.to_string()))?
         .register_activities(activities)
+        .register_activities(config.settings_source())
         .build();
     Worker::new(runtime, client, options).map_err(|e| WorkerError::Build(e.to_string()))
 }

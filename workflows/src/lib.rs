@@ -11,5 +11,6 @@
 pub mod booking;
 pub mod lifecycle;
 pub mod search_attributes;
+pub mod settings;
 
 pub use booking::BookingWorkflow;

@@ -1,0 +1,263 @@
+//! Runs one lifecycle [`Action`] as its activity and reports the result as the machine wants
+//! it: an [`ActionOutcome`], or an [`ActionFailure`] once Temporal has given up retrying.
+
+use booking_activities::{
+    BookingActivities,
+    email::EmailMessage,
+    inputs::{
+        CreateCrmTaskInput, DeleteCalendarEventInput, EnsureCalendarEventInput,
+        MoveCalendarEventInput, UpdateCrmStageInput, UpsertCrmContactInput,
+    },
+    policy::activity,
+};
+use chrono::{DateTime, Utc};
+use temporalio_common::{
+    error::ActivityExecutionError,
+    protos::temporal::api::{enums::v1::RetryState, failure::v1::failure::FailureInfo},
+};
+use temporalio_sdk::WorkflowContext;
+
+use super::BookingWorkflow;
+use crate::{
+    lifecycle::{Action, ActionFailure, ActionOutcome, BookingState, CrmStage, EmailKind},
+    settings::BookingSettings,
+};
+
+/// Performs `action` for `booking` (a copy of the state when the action started).
+pub async fn perform(
+    ctx: &WorkflowContext<BookingWorkflow>,
+    settings: &BookingSettings,
+    booking: &BookingState,
+    action: &Action,
+    now: DateTime<Utc>,
+) -> Result<ActionOutcome, ActionFailure> {
+    let booking_id = booking.booking_id().to_string();
+    let calendar_id = settings.calendar_id.clone();
+    let options = |name: &str, summary: String| {
+        (
+            settings.activities.get(name).options(summary),
+            settings.activities.get(name),
+        )
+    };
+    match action {
+        Action::CreateCalendarEvent { tour } => {
+            let (opts, policy) = options(
+                activity::ENSURE_CALENDAR_EVENT,
+                "create calendar event".into(),
+            );
+            let lead = booking.lead();
+            let input = EnsureCalendarEventInput {
+                booking_id,
+                calendar_id,
+                summary: format!("Tour of {} with {}", booking.property_id(), lead.name),
+                description: Some(format!(
+                    "Booking {} for {} ({})",
+                    booking.booking_id(),
+                    lead.name,
+                    lead.email
+                )),
+                location: Some(booking.property_id().to_owned()),
+                start: tour.start(),
+                end: tour.end(),
+                attendee_emails: vec![lead.email.to_string()],
+            };
+            ctx.execute_activity(BookingActivities::ensure_calendar_event, input, opts)
+                .await
+                .map(|out| ActionOutcome::CalendarEventCreated {
+                    calendar_event_id: out.event_id,
+                })
+                .map_err(|e| failure(&e, policy.maximum_attempts))
+        }
+        Action::MoveCalendarEvent { tour } => {
+            let (opts, policy) = options(
+                activity::MOVE_CALENDAR_EVENT,
+                "move calendar event to the new time".into(),
+            );
+            let input = MoveCalendarEventInput {
+                booking_id,
+                calendar_id,
+                start: tour.start(),
+                end: tour.end(),
+            };
+            ctx.execute_activity(BookingActivities::move_calendar_event, input, opts)
+                .await
+                .map(|_| ActionOutcome::CalendarEventMoved)
+                .map_err(|e| failure(&e, policy.maximum_attempts))
+        }
+        Action::DeleteCalendarEvent => {
+            let (opts, policy) = options(
+                activity::DELETE_CALENDAR_EVENT,
+                "delete calendar event".into(),
+            );
+            let input = DeleteCalendarEventInput {
+                booking_id,
+                calendar_id,
+            };
+            ctx.execute_activity(BookingActivities::delete_calendar_event, input, opts)
+                .await
+                .map(|_| ActionOutcome::CalendarEventDeleted)
+                .map_err(|e| failure(&e, policy.maximum_attempts))
+        }
+        Action::UpsertCrmContact => {
+            let (opts, policy) = options(activity::UPSERT_CRM_CONTACT, "upsert CRM contact".into());
+            let lead = booking.lead();
+            let (first_name, last_name) = split_name(&lead.name);
+            let input = UpsertCrmContactInput {
+                booking_id,
+                email: lead.email.to_string(),
+                first_name,
+                last_name,
+                phone: Some(lead.phone.clone()).filter(|p| !p.is_empty()),
+                booking_status: Some(status_word(booking)),
+                tour_start: Some(booking.tour().start()),
+                tour_type: Some(tour_type(booking)),
+            };
+            ctx.execute_activity(BookingActivities::upsert_crm_contact, input, opts)
+                .await
+                .map(|out| ActionOutcome::CrmContactUpserted {
+                    crm_contact_id: out.contact_id,
+                })
+                .map_err(|e| failure(&e, policy.maximum_attempts))
+        }
+        Action::UpdateCrmStage { stage } => {
+            let (opts, policy) = options(activity::UPDATE_CRM_STAGE, format!("CRM stage: {stage}"));
+            let input = UpdateCrmStageInput {
+                booking_id,
+                email: booking.lead().email.to_string(),
+                booking_status: match stage {
+                    CrmStage::Cancelled => "cancelled".into(),
+                    CrmStage::TourComplete => "tour_complete".into(),
+                },
+                lifecycle_stage: None,
+                tour_start: Some(booking.tour().start()),
+            };
+            ctx.execute_activity(BookingActivities::update_crm_stage, input, opts)
+                .await
+                .map(|_| ActionOutcome::CrmStageUpdated)
+                .map_err(|e| failure(&e, policy.maximum_attempts))
+        }
+        Action::CreateCrmTask { kind, subject } => {
+            let (opts, policy) = options(activity::CREATE_CRM_TASK, format!("CRM task: {subject}"));
+            let input = CreateCrmTaskInput {
+                booking_id,
+                step: kind.to_string(),
+                contact_id: booking.external_ids().crm_contact_id.clone(),
+                subject: subject.clone(),
+                body: Some(format!(
+                    "{} ({}) has not confirmed the tour on {}.",
+                    booking.lead().name,
+                    booking.lead().email,
+                    booking.tour().start().to_rfc3339()
+                )),
+                due_at: now,
+                task_type: "CALL".into(),
+            };
+            ctx.execute_activity(BookingActivities::create_crm_task, input, opts)
+                .await
+                .map(|out| ActionOutcome::CrmTaskCreated {
+                    crm_task_id: out.task_id,
+                })
+                .map_err(|e| failure(&e, policy.maximum_attempts))
+        }
+        Action::SendEmail {
+            kind,
+            template,
+            step,
+        } => {
+            let (opts, policy) = options(
+                activity::SEND_EMAIL,
+                format!("email: {}", describe_email(*kind)),
+            );
+            let message = EmailMessage {
+                booking_id,
+                step: step.clone(),
+                to_email: booking.lead().email.to_string(),
+                to_name: booking.lead().name.clone(),
+                template_id: template.clone(),
+                template_data: serde_json::json!({
+                    "lead_name": booking.lead().name,
+                    "property_id": booking.property_id(),
+                    "tour_start": booking.tour().start().to_rfc3339(),
+                    "tour_end": booking.tour().end().to_rfc3339(),
+                    "lead_timezone": booking.lead().timezone,
+                }),
+            };
+            ctx.execute_activity(BookingActivities::send_email, message, opts)
+                .await
+                .map(|receipt| ActionOutcome::EmailSent {
+                    message_id: Some(receipt.message_id),
+                })
+                .map_err(|e| failure(&e, policy.maximum_attempts))
+        }
+    }
+}
+
+/// What the UI timeline says for an email step.
+fn describe_email(kind: EmailKind) -> &'static str {
+    match kind {
+        EmailKind::AskToConfirm => "ask to confirm",
+        EmailKind::PendingReminder => "reminder to confirm",
+        EmailKind::Confirmation => "confirmation with directions",
+        EmailKind::TourReminder => "tour reminder",
+        EmailKind::QuestionnaireReminder => "please fill the questionnaire",
+        EmailKind::TourPreparation => "tour preparation",
+        EmailKind::RescheduleNotice => "reschedule notice",
+        EmailKind::Cancellation => "cancellation and rebook",
+        EmailKind::ReviewRequest => "review request",
+    }
+}
+
+fn split_name(name: &str) -> (Option<String>, Option<String>) {
+    let mut parts = name.trim().splitn(2, ' ');
+    let first = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
+    let last = parts
+        .next()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    (first, last)
+}
+
+fn status_word(booking: &BookingState) -> String {
+    format!("{:?}", booking.status()).to_ascii_lowercase()
+}
+
+fn tour_type(booking: &BookingState) -> String {
+    match booking.kind() {
+        booking_proto::v1::BookingKind::OpenHouse => "open_house".into(),
+        _ => "private_viewing".into(),
+    }
+}
+
+/// The failure the machine records: the provider's error type and message from the
+/// application failure Temporal retried, and how many attempts it took.
+fn failure(err: &ActivityExecutionError, maximum_attempts: u32) -> ActionFailure {
+    let Some(top) = err.failure() else {
+        return ActionFailure {
+            error_type: "PayloadConversion".into(),
+            message: err.to_string(),
+            attempts: 1,
+        };
+    };
+    // An activity failure wraps the application failure the activity raised.
+    let application = top.cause.as_deref().unwrap_or(top);
+    let error_type = match &application.failure_info {
+        Some(FailureInfo::ApplicationFailureInfo(info)) if !info.r#type.is_empty() => {
+            info.r#type.clone()
+        }
+        Some(FailureInfo::TimeoutFailureInfo(_)) => "ActivityTimeout".into(),
+        _ => "ActivityFailed".into(),
+    };
+    let attempts = match &top.failure_info {
+        Some(FailureInfo::ActivityFailureInfo(info))
+            if info.retry_state() == RetryState::MaximumAttemptsReached =>
+        {
+            maximum_attempts
+        }
+        _ => 1,
+    };
+    ActionFailure {
+        error_type,
+        message: application.message.clone(),
+        attempts,
+    }
+}

@@ -1,0 +1,371 @@
+//! The booking workflow: one long-running workflow per booking, a thin driver around the pure
+//! [`lifecycle`](crate::lifecycle) state machine.
+//!
+//! The driver owns only what the machine cannot: Temporal. It turns signals into events (queued
+//! in arrival order, so none is lost or applied half-way), runs the machine's actions one at a
+//! time as activities while still applying signals that arrive meanwhile, arms one timer for
+//! the next planned step, and keeps search attributes in step. Every decision is the
+//! machine's.
+
+mod actions;
+mod attributes;
+mod signals;
+
+use std::{collections::VecDeque, time::Duration};
+
+use booking_proto::{
+    domain::{FieldError, ValidBooking},
+    time::to_timestamp,
+    v1::{
+        BookingRequest, BookingSnapshot, BookingStatus, CancelSignal, ChangeAccepted,
+        ChangeRequest, ConfirmSignal, QuestionnaireVisitedSignal, RefusedEvent, RescheduleSignal,
+        RetrySignal, SkipSignal, TourCompleteSignal,
+    },
+};
+use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use temporalio_common::RetryPolicy;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{
+    ApplicationFailure, CancellableFuture, LocalActivityOptions, SyncWorkflowContext, TimerOptions,
+    WorkflowContext, WorkflowContextView, WorkflowResult,
+};
+
+pub use attributes::status_keyword;
+
+use crate::{
+    lifecycle::{BookingState, Event, Outcome, snapshot},
+    settings::{BookingSettings, SettingsSource},
+};
+
+#[workflow]
+pub struct BookingWorkflow {
+    request: BookingRequest,
+    /// `None` until the run has read its settings; signals wait in `inbox` until then.
+    booking: Option<BookingState>,
+    inbox: VecDeque<Event>,
+    /// Signals whose payload did not parse: refused before reaching the machine.
+    malformed: Vec<RefusedEvent>,
+    /// Workflow time when the run loop last applied events; update validators, which have no
+    /// clock of their own, judge time-relative rules against it.
+    clock: Option<DateTime<Utc>>,
+}
+
+#[workflow_methods]
+impl BookingWorkflow {
+    #[init]
+    pub fn new(_ctx: &WorkflowContextView, request: BookingRequest) -> Self {
+        Self {
+            request,
+            booking: None,
+            inbox: VecDeque::new(),
+            malformed: Vec::new(),
+            clock: None,
+        }
+    }
+
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<BookingSnapshot> {
+        let valid = ValidBooking::parse(ctx.state(|s| s.request.clone()))
+            .map_err(ApplicationFailure::non_retryable)?;
+        let settings = ctx
+            .execute_local_activity(
+                SettingsSource::booking_settings,
+                valid.request.agent_id.clone(),
+                LocalActivityOptions::builder()
+                    .start_to_close_timeout(Duration::from_secs(10))
+                    .retry_policy(RetryPolicy::builder().maximum_attempts(5).build())
+                    .build(),
+            )
+            .await?;
+        let (booking, _) = BookingState::start(valid, now(ctx)?, settings.follow_up.clone())
+            .map_err(ApplicationFailure::non_retryable)?;
+        ctx.state_mut(|s| s.booking = Some(booking));
+
+        let mut published = attributes::Published::default();
+        loop {
+            Self::apply_inbox(ctx)?;
+            published = Self::publish(ctx, published);
+            if ctx.state(|s| s.booking().is_finished()) {
+                return Ok(ctx.state(Self::snapshot));
+            }
+            let next = ctx.state_mut(|s| {
+                let booking = s.booking_mut();
+                let next = booking.next_action();
+                if let Some((id, _)) = &next {
+                    booking.mark_in_flight(*id);
+                }
+                next.map(|(id, action)| (id, action, booking.clone()))
+            });
+            match next {
+                Some((id, action, booking)) => {
+                    let event =
+                        Self::run_action(ctx, &settings, &booking, id, action, &mut published)
+                            .await?;
+                    ctx.state_mut(|s| s.inbox.push_front(event));
+                }
+                None => Self::wait_for_due_or_signal(ctx).await?,
+            }
+        }
+    }
+
+    /// The lead confirmed the tour.
+    #[signal]
+    pub fn confirm(&mut self, ctx: &mut SyncWorkflowContext<Self>, signal: ConfirmSignal) {
+        self.receive(ctx, "confirm", &signal.event_id, signals::confirm(&signal));
+    }
+
+    /// The tour moves to a new time; the calendar event moves with it.
+    #[signal]
+    pub fn reschedule(&mut self, ctx: &mut SyncWorkflowContext<Self>, signal: RescheduleSignal) {
+        self.receive(
+            ctx,
+            "reschedule",
+            &signal.event_id,
+            signals::reschedule(&signal),
+        );
+    }
+
+    /// The booking is cancelled; the lead gets one cancellation notice and nothing after it.
+    #[signal]
+    pub fn cancel(&mut self, ctx: &mut SyncWorkflowContext<Self>, signal: CancelSignal) {
+        self.receive(ctx, "cancel", &signal.event_id, signals::cancel(&signal));
+    }
+
+    /// The lead opened the questionnaire link: form reminders stop, tour preparation starts.
+    #[signal]
+    pub fn questionnaire_visited(
+        &mut self,
+        ctx: &mut SyncWorkflowContext<Self>,
+        signal: QuestionnaireVisitedSignal,
+    ) {
+        let event = signals::questionnaire_visited(&signal);
+        self.receive(ctx, "questionnaire_visited", &signal.event_id, event);
+    }
+
+    /// The agent marked the tour as done.
+    #[signal]
+    pub fn tour_complete(
+        &mut self,
+        ctx: &mut SyncWorkflowContext<Self>,
+        signal: TourCompleteSignal,
+    ) {
+        let event = signals::tour_complete(&signal);
+        self.receive(ctx, "tour_complete", &signal.event_id, event);
+    }
+
+    /// An operator retries the step that failed for good.
+    #[signal]
+    pub fn retry(&mut self, ctx: &mut SyncWorkflowContext<Self>, signal: RetrySignal) {
+        self.receive(ctx, "retry", &signal.event_id, signals::retry(&signal));
+    }
+
+    /// An operator gives up on the step that failed for good.
+    #[signal]
+    pub fn skip(&mut self, ctx: &mut SyncWorkflowContext<Self>, signal: SkipSignal) {
+        self.receive(ctx, "skip", &signal.event_id, signals::skip(&signal));
+    }
+
+    /// Refuses at once what the booking would refuse, so a page can tell the lead right away.
+    #[update_validator(request_change)]
+    fn validate_request_change(
+        &self,
+        _ctx: &WorkflowContextView,
+        change: &ChangeRequest,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let event = signals::change(change)?;
+        let Some(booking) = &self.booking else {
+            return Err("the booking is still starting; try again in a moment".into());
+        };
+        let now = self
+            .clock
+            .ok_or("the booking is still starting; try again in a moment")?;
+        // Dry-run on a copy, after whatever is still queued, exactly as the run loop will.
+        let mut trial = booking.clone();
+        for queued in &self.inbox {
+            let _ = trial.apply(queued.clone(), now);
+        }
+        trial
+            .apply(event, now)
+            .map(|_| ())
+            .map_err(|refusal| refusal.reason.into())
+    }
+
+    /// One of the lead's changes, accepted (the validator refused what is not allowed).
+    #[update]
+    pub fn request_change(
+        &mut self,
+        _ctx: &mut SyncWorkflowContext<Self>,
+        change: ChangeRequest,
+    ) -> ChangeAccepted {
+        let event = signals::change(&change).expect("the validator accepted this change");
+        let event_id = event
+            .event_id()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let duplicate = self.booking.as_ref().is_some_and(|b| b.has_seen(&event_id))
+            || self
+                .inbox
+                .iter()
+                .any(|e| e.event_id().map(|id| id.as_str()) == Some(event_id.as_str()));
+        self.inbox.push_back(event);
+        ChangeAccepted {
+            event_id,
+            duplicate,
+        }
+    }
+
+    /// Everything an operator needs to know about this booking, at this moment.
+    #[query]
+    pub fn status(&self, _ctx: &WorkflowContextView) -> BookingSnapshot {
+        self.snapshot()
+    }
+}
+
+impl BookingWorkflow {
+    fn booking(&self) -> &BookingState {
+        self.booking
+            .as_ref()
+            .expect("the run creates the booking before using it")
+    }
+
+    fn booking_mut(&mut self) -> &mut BookingState {
+        self.booking
+            .as_mut()
+            .expect("the run creates the booking before using it")
+    }
+
+    fn receive(
+        &mut self,
+        ctx: &SyncWorkflowContext<Self>,
+        name: &str,
+        raw_event_id: &str,
+        parsed: Result<Event, FieldError>,
+    ) {
+        match parsed {
+            Ok(event) => self.inbox.push_back(event),
+            Err(error) => self.malformed.push(RefusedEvent {
+                event_id: raw_event_id.to_owned(),
+                event: name.to_owned(),
+                reason: format!("malformed payload: {error}"),
+                at: ctx.workflow_time().map(|t| to_timestamp(t.into())),
+            }),
+        }
+    }
+
+    fn snapshot(&self) -> BookingSnapshot {
+        let mut snapshot = match &self.booking {
+            Some(booking) => snapshot(booking),
+            None => BookingSnapshot {
+                booking_id: self.request.booking_id.clone(),
+                status: BookingStatus::PendingConfirmation as i32,
+                kind: self.request.kind,
+                property_id: self.request.property_id.clone(),
+                agent_id: self.request.agent_id.clone(),
+                tour: self.request.tour,
+                ..Default::default()
+            },
+        };
+        snapshot
+            .refused_events
+            .extend(self.malformed.iter().cloned());
+        snapshot
+    }
+
+    /// Applies every queued event, in order. Refusals and duplicates are recorded by the
+    /// machine itself; there is nothing else to do with them here.
+    fn apply_inbox(ctx: &WorkflowContext<Self>) -> WorkflowResult<()> {
+        let now = now(ctx)?;
+        ctx.state_mut(|s| {
+            s.clock = Some(now);
+            while let Some(event) = s.inbox.pop_front() {
+                let booking = s
+                    .booking
+                    .as_mut()
+                    .expect("the run creates the booking first");
+                match booking.apply(event, now) {
+                    Ok(Outcome::Applied(_)) | Ok(Outcome::Duplicate) | Err(_) => {}
+                }
+            }
+        });
+        Ok(())
+    }
+
+    fn publish(
+        ctx: &WorkflowContext<Self>,
+        published: attributes::Published,
+    ) -> attributes::Published {
+        let (updates, next) = ctx.state(|s| {
+            let status = snapshot(s.booking()).status();
+            attributes::changes(s.booking(), status, &published)
+        });
+        if !updates.is_empty() {
+            ctx.upsert_search_attributes(updates);
+        }
+        next
+    }
+
+    /// Runs one action; signals that arrive while it runs are applied as they come (a cancel
+    /// must not wait for a slow email's retries), and its result becomes the next event.
+    async fn run_action(
+        ctx: &WorkflowContext<Self>,
+        settings: &BookingSettings,
+        booking: &BookingState,
+        id: crate::lifecycle::ActionId,
+        action: crate::lifecycle::Action,
+        published: &mut attributes::Published,
+    ) -> WorkflowResult<Event> {
+        let now = now(ctx)?;
+        let mut running = Box::pin(actions::perform(ctx, settings, booking, &action, now)).fuse();
+        loop {
+            temporalio_sdk::workflows::select! {
+                result = running => {
+                    return Ok(match result {
+                        Ok(outcome) => Event::ActionSucceeded { action_id: id, outcome },
+                        Err(failure) => Event::ActionFailed { action_id: id, failure },
+                    });
+                }
+                arrived = ctx.wait_condition(|s| !s.inbox.is_empty()) => {
+                    arrived?;
+                    Self::apply_inbox(ctx)?;
+                    *published = Self::publish(ctx, std::mem::take(published));
+                }
+            }
+        }
+    }
+
+    /// Sleeps until the next planned step is due or a signal arrives, whichever is first.
+    async fn wait_for_due_or_signal(ctx: &WorkflowContext<Self>) -> WorkflowResult<()> {
+        let next_due = ctx.state(|s| s.booking().next_due());
+        let Some((due, summary)) = next_due else {
+            ctx.wait_condition(|s| !s.inbox.is_empty()).await?;
+            return Ok(());
+        };
+        let wait = (due - now(ctx)?).to_std().unwrap_or_default();
+        if wait.is_zero() {
+            ctx.state_mut(|s| s.inbox.push_back(Event::Due));
+            return Ok(());
+        }
+        let timer = ctx.timer(TimerOptions::builder(wait).summary(summary).build());
+        let mut timer = std::pin::pin!(timer);
+        temporalio_sdk::workflows::select! {
+            _ = timer.as_mut() => {
+                ctx.state_mut(|s| s.inbox.push_back(Event::Due));
+            }
+            arrived = ctx.wait_condition(|s| !s.inbox.is_empty()) => {
+                // The plan may change with the signal; the next loop arms a fresh timer.
+                timer.cancel();
+                arrived?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The workflow clock: the only "now" workflow code may use.
+fn now(ctx: &WorkflowContext<BookingWorkflow>) -> WorkflowResult<DateTime<Utc>> {
+    Ok(ctx
+        .workflow_time()
+        .map(DateTime::<Utc>::from)
+        .ok_or_else(|| ApplicationFailure::new("the workflow has no clock yet"))?)
+}
