@@ -19,10 +19,12 @@ use crate::{
     inputs::{
         CalendarEventOutput, CheckFreeBusyInput, CreateCrmTaskInput, CrmContactOutput,
         CrmTaskOutput, DeleteCalendarEventInput, EnsureCalendarEventInput, FreeBusyOutput,
-        MoveCalendarEventInput, UpdateCrmStageInput, UpdateCrmStageOutput, UpsertCrmContactInput,
+        ListScheduledChangesInput, MoveCalendarEventInput, ScheduledChanges, UpdateCrmStageInput,
+        UpdateCrmStageOutput, UpsertCrmContactInput,
     },
     policy::activity,
     redact::Redactor,
+    scheduler::CalendlyClient,
     token::TokenProvider,
 };
 
@@ -32,6 +34,7 @@ pub struct BookingActivities {
     email: GuardedSender,
     calendar: CalendarClient,
     crm: CrmClient,
+    scheduler: CalendlyClient,
 }
 
 impl BookingActivities {
@@ -49,6 +52,7 @@ impl BookingActivities {
         let markers = (config.sent_markers == SentMarkers::Crm).then(|| crm.clone());
         Ok(Self {
             email: GuardedSender::new(SendGridClient::new(http.clone(), config.sendgrid), markers),
+            scheduler: CalendlyClient::new(http.clone(), config.calendly),
             calendar: CalendarClient::new(http, config.google_calendar, tokens),
             crm,
         })
@@ -60,6 +64,10 @@ impl BookingActivities {
 
     pub fn crm(&self) -> &CrmClient {
         &self.crm
+    }
+
+    pub fn scheduler(&self) -> &CalendlyClient {
+        &self.scheduler
     }
 }
 
@@ -213,6 +221,25 @@ impl BookingActivities {
             activity::CREATE_CRM_TASK,
             &input.booking_id,
             self.crm.create_task(&input),
+        )
+        .await
+    }
+
+    /// What the scheduler (Calendly) holds for events starting in the window: every event,
+    /// active or canceled, with all its invitees. Reconciliation's view of the scheduler;
+    /// read-only, so any attempt may be retried.
+    #[activity(name = activity::LIST_SCHEDULED_CHANGES)]
+    pub async fn list_scheduled_changes(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: ListScheduledChangesInput,
+    ) -> Result<ScheduledChanges, ActivityError> {
+        // Not about one booking: the span's booking id stays empty.
+        run(
+            &ctx,
+            activity::LIST_SCHEDULED_CHANGES,
+            "",
+            self.scheduler.list_scheduled_changes(&input),
         )
         .await
     }

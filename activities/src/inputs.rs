@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::scheduler::CalendlyStatus;
+
 /// `ensure_calendar_event`: the booking is live and its event must exist as described.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnsureCalendarEventInput {
@@ -166,4 +168,52 @@ pub struct CrmTaskOutput {
     pub task_id: String,
     /// False when an earlier attempt had already created it.
     pub created: bool,
+}
+
+/// `list_scheduled_changes`: what the scheduler (Calendly) holds for events starting in
+/// `[window_start, window_end)`. Reconciliation compares this with the bookings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListScheduledChangesInput {
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+}
+
+/// Every scheduled event of the window, active and canceled, in ascending start time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledChanges {
+    pub events: Vec<ScheduledEventSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledEventSummary {
+    pub uri: String,
+    pub uuid: String,
+    pub status: CalendlyStatus,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Every invitee, canceled ones included, oldest first.
+    pub invitees: Vec<InviteeSummary>,
+}
+
+/// One invitee. A reschedule shows as a canceled invitee with `rescheduled: true` and
+/// `new_invitee` set, plus an invitee on another event with `old_invitee` set; both links
+/// are invitee URIs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteeSummary {
+    pub uri: String,
+    pub uuid: String,
+    pub email: String,
+    pub name: String,
+    pub status: CalendlyStatus,
+    pub rescheduled: bool,
+    #[serde(default)]
+    pub old_invitee: Option<String>,
+    #[serde(default)]
+    pub new_invitee: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub canceled_by: Option<String>,
+    #[serde(default)]
+    pub cancel_reason: Option<String>,
 }

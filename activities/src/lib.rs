@@ -17,6 +17,7 @@ pub mod http;
 pub mod inputs;
 pub mod policy;
 pub mod redact;
+pub mod scheduler;
 pub mod secret;
 pub mod token;
 

@@ -53,6 +53,15 @@ impl ActivityPolicy {
         }
     }
 
+    /// A paged listing (reconciliation): like [`Self::provider_call`], but one attempt may
+    /// follow many pages, so it gets two minutes instead of thirty seconds.
+    pub fn provider_listing() -> Self {
+        Self {
+            start_to_close: Duration::from_secs(120),
+            ..Self::provider_call()
+        }
+    }
+
     /// Temporal options for one call of this activity; `summary` is what the UI timeline shows.
     pub fn options(&self, summary: impl Into<String>) -> ActivityOptions {
         ActivityOptions::with_start_to_close_timeout(self.start_to_close)
@@ -80,7 +89,13 @@ impl Default for PolicyTable {
         Self(
             activity::ALL
                 .iter()
-                .map(|name| ((*name).to_owned(), ActivityPolicy::provider_call()))
+                .map(|name| {
+                    let policy = match *name {
+                        activity::LIST_SCHEDULED_CHANGES => ActivityPolicy::provider_listing(),
+                        _ => ActivityPolicy::provider_call(),
+                    };
+                    ((*name).to_owned(), policy)
+                })
                 .collect(),
         )
     }
@@ -127,6 +142,7 @@ pub mod activity {
     pub const UPSERT_CRM_CONTACT: &str = "upsert_crm_contact";
     pub const UPDATE_CRM_STAGE: &str = "update_crm_stage";
     pub const CREATE_CRM_TASK: &str = "create_crm_task";
+    pub const LIST_SCHEDULED_CHANGES: &str = "list_scheduled_changes";
 
     /// Every registered activity (each has an entry in the default table).
     pub const ALL: &[&str] = &[
@@ -138,6 +154,7 @@ pub mod activity {
         UPSERT_CRM_CONTACT,
         UPDATE_CRM_STAGE,
         CREATE_CRM_TASK,
+        LIST_SCHEDULED_CHANGES,
     ];
 }
 
@@ -192,6 +209,17 @@ mod tests {
         let typo = PolicyTable(BTreeMap::from([("send_emial".into(), fast)]));
         let err = PolicyTable::default().with_overrides(typo).unwrap_err();
         assert!(err.contains("send_emial"), "{err}");
+    }
+
+    #[test]
+    fn listings_get_more_time_per_attempt_than_single_calls() {
+        let table = PolicyTable::default();
+        let listing = table.get(activity::LIST_SCHEDULED_CHANGES);
+        assert!(listing.start_to_close > table.get(activity::SEND_EMAIL).start_to_close);
+        assert_eq!(
+            listing.non_retryable_error_types,
+            ActivityPolicy::provider_call().non_retryable_error_types
+        );
     }
 
     #[test]

@@ -12,14 +12,29 @@ use std::{
     time::{Duration, Instant},
 };
 
+use booking_proto::{
+    domain::{BookingId, EventId},
+    v1::BookingSnapshot,
+};
 use booking_sandbox::{RunningSandbox, SandboxClient, SandboxConfig};
+use booking_starter::booking_client::{self, BookingSignal};
 use booking_starter::dev_server::{DevServer, DevServerConfig};
 use booking_worker::{WorkerConfig, build_worker, connect_with};
+use booking_workflows::BookingWorkflow;
 use booking_workflows::lifecycle::{FollowUpPolicy, Span};
 use temporalio_client::{Client, ClientOptions, ConnectionOptions};
+use temporalio_client::{WorkflowFetchHistoryOptions, WorkflowGetResultOptions};
 use temporalio_sdk::runtime::Runtime;
 
 pub const NAMESPACE: &str = "default";
+
+/// How a test's engine differs from the defaults.
+#[derive(Default)]
+pub struct TestOptions {
+    pub sandbox: SandboxConfig,
+    pub follow_up: FollowUpPolicy,
+    pub activity_policies: booking_activities::policy::PolicyTable,
+}
 
 /// One test's private booking engine.
 pub struct TestApp {
@@ -37,19 +52,24 @@ pub struct TestApp {
 impl TestApp {
     /// Starts a dev server, a sandbox and a worker (production cadence) for one test.
     pub async fn spawn() -> Self {
-        Self::spawn_with(SandboxConfig::default(), FollowUpPolicy::default()).await
+        Self::spawn_with(TestOptions::default()).await
     }
 
     /// Like [`TestApp::spawn`], with every hour of the follow-up cadence run as a second.
     pub async fn spawn_fast() -> Self {
-        Self::spawn_with(
-            SandboxConfig::default(),
-            hours_as_seconds(FollowUpPolicy::default()),
-        )
+        Self::spawn_with(TestOptions {
+            follow_up: hours_as_seconds(FollowUpPolicy::default()),
+            ..TestOptions::default()
+        })
         .await
     }
 
-    pub async fn spawn_with(sandbox_config: SandboxConfig, follow_up: FollowUpPolicy) -> Self {
+    pub async fn spawn_with(options: TestOptions) -> Self {
+        let TestOptions {
+            sandbox: sandbox_config,
+            follow_up,
+            activity_policies,
+        } = options;
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let data_dir = TempDir::new(&unique);
         let server = DevServer::start(DevServerConfig {
@@ -74,6 +94,7 @@ impl TestApp {
         let mut config =
             WorkerConfig::for_sandbox(&task_queue, &sandbox_url).expect("the sandbox URL is valid");
         config.follow_up = follow_up;
+        config.activity_policies = activity_policies;
         let worker = WorkerThread::start(temporal_address.clone(), config);
         Self {
             client,
@@ -241,7 +262,7 @@ impl Drop for TempDir {
 
 impl TestApp {
     /// The `step` custom arg of every email the sandbox accepted for `booking`, in send order.
-    pub async fn email_steps(&self, booking: &booking_proto::domain::BookingId) -> Vec<String> {
+    pub async fn email_steps(&self, booking: &BookingId) -> Vec<String> {
         self.sandbox
             .emails()
             .await
@@ -251,4 +272,118 @@ impl TestApp {
             .filter_map(|email| email.custom_arg("step").map(str::to_owned))
             .collect()
     }
+}
+
+impl TestApp {
+    /// Starts the booking and returns its id.
+    pub async fn start(&self, request: booking_proto::v1::BookingRequest) -> BookingId {
+        booking_client::start_booking(&self.client, &self.task_queue, request)
+            .await
+            .expect("the booking starts")
+    }
+
+    /// Sends a signal with the given event id.
+    pub async fn signal(&self, booking: &BookingId, event_id: &str, signal: BookingSignal) {
+        let event_id = EventId::parse(event_id).expect("a valid event id");
+        booking_client::signal(&self.client, booking, &event_id, signal)
+            .await
+            .expect("the signal is delivered");
+    }
+
+    /// Polls the booking's `status` query until `accept` holds.
+    pub async fn snapshot_where(
+        &self,
+        booking: &BookingId,
+        what: &str,
+        accept: impl Fn(&BookingSnapshot) -> bool,
+    ) -> BookingSnapshot {
+        eventually(what, WAIT, || async {
+            booking_client::status(&self.client, booking)
+                .await
+                .ok()
+                .filter(|s| accept(s))
+        })
+        .await
+    }
+
+    /// Polls until the sandbox has accepted an email with this step for the booking.
+    pub async fn wait_for_email(&self, booking: &BookingId, step_prefix: &str) {
+        eventually(&format!("the {step_prefix} email"), WAIT, || async {
+            self.email_steps(booking)
+                .await
+                .iter()
+                .any(|s| s.starts_with(step_prefix))
+                .then_some(())
+        })
+        .await
+    }
+
+    /// Every calendar event the sandbox holds for the booking, deleted ones included.
+    pub async fn calendar_events(
+        &self,
+        booking: &BookingId,
+    ) -> Vec<booking_sandbox::CalendarEvent> {
+        self.sandbox
+            .calendar_events(true)
+            .await
+            .expect("the sandbox lists its events")
+            .into_iter()
+            .map(|record| record.event)
+            .filter(|event| event.private_property("booking_id") == Some(booking.as_str()))
+            .collect()
+    }
+
+    /// Waits for the booking's workflow to complete and returns its final snapshot.
+    pub async fn result(&self, booking: &BookingId) -> BookingSnapshot {
+        self.client
+            .get_workflow_handle::<BookingWorkflow>(booking.workflow_id())
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .expect("the booking completes")
+    }
+
+    /// Saves the booking's history under `tests/histories/<name>.json` when
+    /// `BOOKINGS_RECORD_HISTORIES` is set, so the replay test can check future workflow code
+    /// against it.
+    pub async fn record_history(&self, booking: &BookingId, name: &str) {
+        if std::env::var_os("BOOKINGS_RECORD_HISTORIES").is_none() {
+            return;
+        }
+        let json = self
+            .client
+            .get_workflow_handle::<BookingWorkflow>(booking.workflow_id())
+            .fetch_history(WorkflowFetchHistoryOptions::default())
+            .to_json()
+            .await
+            .expect("the history can be fetched");
+        let path = histories_dir().join(format!("{name}.json"));
+        std::fs::write(&path, json).expect("the history directory is writable");
+    }
+}
+
+/// Where recorded histories live.
+pub fn histories_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("histories")
+}
+
+/// How long a test waits for any one outcome.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// A private viewing starting `starts_in` from now, for a lead unique to this test.
+pub fn booking_starting_in(starts_in: chrono::Duration) -> booking_proto::v1::BookingRequest {
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let mut request = booking_starter::demo::demo_request(chrono::Utc::now());
+    let start = chrono::Utc::now() + starts_in;
+    let start = start - chrono::Duration::nanoseconds(start.timestamp_subsec_nanos() as i64);
+    request.booking_id = format!("bk-{unique}");
+    request.event_id = format!("created-{unique}");
+    if let Some(lead) = request.lead.as_mut() {
+        lead.email = format!("lead+{unique}@example.com");
+    }
+    request.tour = Some(
+        booking_proto::domain::TourSlot::new(start, start + chrono::Duration::minutes(30))
+            .expect("a 30-minute tour is valid")
+            .to_proto(),
+    );
+    request
 }

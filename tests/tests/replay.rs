@@ -1,0 +1,56 @@
+//! Every recorded booking history must replay on the current workflow code. A change that
+//! would make a running booking take a different path than its history fails here, in CI,
+//! before it reaches a worker; such a change needs `ctx.patched()`.
+//!
+//! The histories come from real runs of `lifecycle_sequences.rs` on the dev server
+//! (`BOOKINGS_RECORD_HISTORIES=1 cargo test -p booking-tests --test lifecycle_sequences`).
+
+use booking_tests::histories_dir;
+use booking_workflows::BookingWorkflow;
+use temporalio_client::WorkflowHistory;
+use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
+
+/// The scenarios the replay suite must cover.
+const REQUIRED: &[&str] = &[
+    "happy_path",
+    "two_reschedules",
+    "cancel_while_pending",
+    "questionnaire_switch",
+];
+
+#[tokio::test]
+async fn every_recorded_history_replays_on_the_current_code() {
+    let dir = histories_dir();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{} is unreadable: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    for name in REQUIRED {
+        assert!(
+            files
+                .iter()
+                .any(|f| f.file_stem().is_some_and(|s| s == *name)),
+            "no recorded history {name}.json in {}",
+            dir.display()
+        );
+    }
+
+    let replayer = WorkflowReplayer::new(
+        WorkflowReplayerOptions::new()
+            .register_workflow::<BookingWorkflow>()
+            .expect("the booking workflow registers")
+            .build(),
+    )
+    .expect("a replayer with one workflow builds");
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        let history = WorkflowHistory::from_json(&bytes)
+            .unwrap_or_else(|e| panic!("{} is not a history: {e}", file.display()));
+        replayer
+            .replay_workflow(history)
+            .await
+            .unwrap_or_else(|e| panic!("{} no longer replays: {e}", file.display()));
+    }
+}
