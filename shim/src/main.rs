@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use booking_shim::{ShimState, router};
+use booking_shim::{ShimState, config::ShimConfig, router, set_retry_after};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -12,12 +12,11 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let port: u16 = std::env::var("SHIM_PORT")
-        .unwrap_or_else(|_| "8090".into())
-        .parse()
-        .context("SHIM_PORT must be a port number")?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let state = ShimState::default();
+    let config = ShimConfig::from_env().context("invalid shim configuration")?;
+    set_retry_after(&config);
+    let addr = SocketAddr::from(([127, 0, 0, 1], config.port));
+    tracing::info!(task_queue = %config.task_queue, body_limit = config.body_limit, "shim configured");
+    let state = ShimState::new(config);
 
     // The shim serves (and reports not-ready) while Temporal is unreachable, so an
     // orchestrator sees why, instead of a crash loop.

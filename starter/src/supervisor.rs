@@ -37,6 +37,15 @@ struct Service {
 pub async fn up(config: UpConfig) -> anyhow::Result<()> {
     let data_dir = config.dev_server.data_dir.clone();
     ensure_port_free("127.0.0.1", config.sandbox_port, "provider sandbox")?;
+    // The webhook shim's port: `BOOKINGS_SHIM_PORT`, like the other `BOOKINGS_*_PORT`s.
+    let shim_port: u16 = match std::env::var("BOOKINGS_SHIM_PORT") {
+        Ok(raw) => raw
+            .parse()
+            .with_context(|| format!("BOOKINGS_SHIM_PORT={raw:?} is not a port number"))?,
+        Err(_) => 8090,
+    };
+    ensure_port_free("127.0.0.1", shim_port, "webhook shim")?;
+    let shim_url = format!("http://127.0.0.1:{shim_port}");
 
     println!(
         "starting the Temporal dev server (data in {})...",
@@ -54,6 +63,8 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
             config.sandbox_port.to_string(),
             "--snapshot".to_owned(),
             data_dir.join("sandbox.json").to_string_lossy().into_owned(),
+            "--webhook-target".to_owned(),
+            format!("{shim_url}/webhooks/calendly"),
         ],
         &[],
     )?;
@@ -74,14 +85,27 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
             ("BOOKINGS_SANDBOX_URL", sandbox_url.as_str()),
         ],
     )?;
-    let mut services = vec![sandbox, worker];
+    let shim_port_text = shim_port.to_string();
+    let shim = spawn_service(
+        "booking-shim",
+        &data_dir,
+        &[],
+        &[
+            ("SHIM_PORT", shim_port_text.as_str()),
+            ("TEMPORAL_ADDRESS", address.as_str()),
+            ("TEMPORAL_NAMESPACE", config.dev_server.namespace.as_str()),
+            ("BOOKINGS_TASK_QUEUE", config.task_queue.as_str()),
+            ("BOOKINGS_SANDBOX_URL", sandbox_url.as_str()),
+        ],
+    )?;
+    let mut services = vec![sandbox, worker, shim];
 
     let client = connect_to(&address, &config.dev_server.namespace).await?;
     let demo = crate::demo::demo_request(chrono::Utc::now());
     let booking_id = booking_client::start_booking(&client, &config.task_queue, demo).await?;
     wait_for_first_step(&client, &booking_id).await?;
 
-    print_banner(&config, &booking_id, &sandbox_url);
+    print_banner(&config, &booking_id, &sandbox_url, shim_port);
 
     let outcome = tokio::select! {
         _ = booking_worker::wait_for_stop_signal() => Ok(()),
@@ -136,7 +160,7 @@ async fn wait_for_first_step(
     }
 }
 
-fn print_banner(config: &UpConfig, booking_id: &BookingId, sandbox_url: &str) {
+fn print_banner(config: &UpConfig, booking_id: &BookingId, sandbox_url: &str, shim_port: u16) {
     let ui = config
         .dev_server
         .ui_url()
@@ -150,6 +174,7 @@ fn print_banner(config: &UpConfig, booking_id: &BookingId, sandbox_url: &str) {
          \n  demo booking         {ui}/namespaces/{ns}/workflows/{wf}\
          \n  Temporal frontend    {address} (namespace {ns}, task queue {tq})\
          \n  provider sandbox     {sandbox_url}/_sandbox/sendgrid/emails (what was sent)\
+         \n  webhook shim         http://127.0.0.1:{shim_port}/openapi.json (Calendly webhooks go here)\
          \n  logs and data        {data}\
          \n\nTry, in another terminal:\
          \n  {temporal} workflow list --address {address}\

@@ -387,3 +387,98 @@ pub fn booking_starting_in(starts_in: chrono::Duration) -> booking_proto::v1::Bo
     );
     request
 }
+
+/// The webhook shim served in-process on a free port, handing off to a test's Temporal and task
+/// queue, with the Calendly API of its sandbox. Stops when dropped.
+pub struct TestShim {
+    pub url: String,
+    pub state: booking_shim::ShimState,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestShim {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Secrets every test shim is configured with.
+pub const SHIM_FORM_TOKEN: &str = "test-form-token";
+pub const SHIM_FORM_WEBHOOK_SECRET: &str = "whsec_dGVzdC1mb3JtLXNpZ25pbmcta2V5";
+pub const SHIM_OPERATOR_TOKEN: &str = "test-operator-token";
+pub const SHIM_LINK_SECRET: &str = "test-link-secret";
+
+/// A shim configuration for `task_queue` and `sandbox_url`, plus `extra` variables.
+pub fn shim_config(
+    task_queue: &str,
+    sandbox_url: &str,
+    extra: &[(&str, &str)],
+) -> booking_shim::config::ShimConfig {
+    let mut vars: Vec<(String, String)> = vec![
+        ("BOOKINGS_TASK_QUEUE".into(), task_queue.into()),
+        ("BOOKINGS_SANDBOX_URL".into(), sandbox_url.into()),
+        ("SHIM_FORM_TOKEN".into(), SHIM_FORM_TOKEN.into()),
+        (
+            "SHIM_FORM_WEBHOOK_SECRET".into(),
+            SHIM_FORM_WEBHOOK_SECRET.into(),
+        ),
+        ("SHIM_OPERATOR_TOKEN".into(), SHIM_OPERATOR_TOKEN.into()),
+        ("SHIM_LINK_SECRET".into(), SHIM_LINK_SECRET.into()),
+        (
+            "SHIM_QUESTIONNAIRE_URL".into(),
+            "https://forms.example.com/tour".into(),
+        ),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
+    booking_shim::config::ShimConfig::from_lookup(move |name| {
+        vars.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("the test shim configuration is valid")
+}
+
+/// Serves a shim with `config`, connected to Temporal through `client` (`None`: as if Temporal
+/// had never answered).
+pub async fn serve_shim(
+    config: booking_shim::config::ShimConfig,
+    client: Option<Client>,
+) -> TestShim {
+    let state = booking_shim::ShimState::new(config);
+    if let Some(client) = client {
+        state.set_client(client).await;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("a bound address"));
+    let app = booking_shim::router(state.clone());
+    let server = tokio::spawn(async move {
+        let _ = axum_serve(listener, app).await;
+    });
+    TestShim { url, state, server }
+}
+
+async fn axum_serve(
+    listener: tokio::net::TcpListener,
+    app: booking_shim::Router,
+) -> std::io::Result<()> {
+    booking_shim::serve(listener, app).await
+}
+
+impl TestApp {
+    /// A shim for this test's engine, and the sandbox's Calendly webhooks pointed at it.
+    pub async fn spawn_shim(&self) -> TestShim {
+        let shim = serve_shim(
+            shim_config(&self.task_queue, &self.sandbox_url, &[]),
+            Some(self.client.clone()),
+        )
+        .await;
+        self.sandbox
+            .set_webhook_target(&format!("{}/webhooks/calendly", shim.url))
+            .await
+            .expect("the sandbox takes the webhook target");
+        shim
+    }
+}

@@ -165,6 +165,8 @@ pub fn build_worker(
     let options = WorkerOptions::new(config.task_queue.clone())
         .register_workflow::<BookingWorkflow>()
         .map_err(|e| WorkerError::Build(e.to_string()))?
+        .register_workflow::<booking_workflows::dead_letter::DeadLetterWorkflow>()
+        .map_err(|e| WorkerError::Build(e.to_string()))?
         .register_activities(activities)
         .register_activities(config.settings_source())
         .build();

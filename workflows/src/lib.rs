@@ -9,6 +9,7 @@
 //! - [`search_attributes`]: what operators filter bookings on in the Temporal UI.
 
 pub mod booking;
+pub mod dead_letter;
 pub mod lifecycle;
 pub mod search_attributes;
 pub mod settings;

@@ -1,0 +1,518 @@
+//! Calendly deliveries: parsing a verified body into typed facts, and deciding which booking it
+//! belongs to.
+//!
+//! # Booking ids and reschedule chains
+//!
+//! A booking is keyed by the Calendly invitee that **started** its chain: booking id
+//! `cal-<root invitee uuid>`. Calendly has no reschedule event; a reschedule is a cancel of the
+//! old invitee (`rescheduled: true`, `new_invitee` set) and a create of a new invitee
+//! (`old_invitee` set), in either order, and a chain A → B → C repeats that. Every invitee of the
+//! chain must land on booking `cal-A`.
+//!
+//! The root is found by following `old_invitee` links back through the Calendly API
+//! (`GET /scheduled_events/{event}/invitees/{invitee}`), which is the source of truth and
+//! strongly consistent: no dependence on Temporal's eventually consistent visibility, and no
+//! extra workflow per invitee. A chain of n reschedules costs at most n reads, and chains are
+//! short (a lead moves a tour a handful of times); the walk is capped at [`MAX_CHAIN`] hops so
+//! a corrupt loop becomes a dead letter rather than a hang. When Calendly cannot be reached the
+//! delivery is answered 503 and Calendly redelivers it later.
+//!
+//! Both halves of a reschedule send the **same** `reschedule` signal: event id
+//! `<new invitee uri>#created`, the new invitee's window and URI (the cancel half reads them
+//! from the API). Whichever half arrives first moves the booking; the other is a duplicate
+//! the workflow ignores, so the order does not matter and the cancel half never cancels.
+//! Before sending it the shim checks that the new invitee is still active: a late redelivery of
+//! an old reschedule (B after the chain moved on to C) must not move the tour back.
+//!
+//! Every signal is sent with signal-with-start from the delivery's own facts, so a cancel or a
+//! reschedule that overtakes the creation it follows still lands on one booking, and the late
+//! creation is then a no-op (conflict policy "use existing").
+
+use std::collections::BTreeMap;
+
+use booking_activities::scheduler::{client::CalendlyClient, model::CalendlyStatus};
+use booking_proto::{
+    domain::{BookingId, Email, EventId, TourSlot, ValidBooking},
+    v1::{BookingKind, BookingRequest, BookingSource, Lead},
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// The longest reschedule chain followed before the delivery is judged broken.
+pub const MAX_CHAIN: usize = 50;
+
+/// Why a verified delivery cannot be processed. Fatal: kept as a dead letter and answered 202.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unprocessable(pub String);
+
+/// An invitee, named by its URI `…/scheduled_events/{event}/invitees/{invitee}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteeRef {
+    pub uri: String,
+    pub event_uuid: String,
+    pub uuid: String,
+}
+
+impl InviteeRef {
+    pub fn parse(uri: &str) -> Result<Self, Unprocessable> {
+        let bad = || Unprocessable(format!("{uri:?} is not a Calendly invitee URI"));
+        let segments: Vec<&str> = uri.trim_end_matches('/').rsplit('/').take(4).collect();
+        match segments.as_slice() {
+            [uuid, "invitees", event_uuid, "scheduled_events"]
+                if valid_uuid(uuid) && valid_uuid(event_uuid) =>
+            {
+                Ok(Self {
+                    uri: uri.to_owned(),
+                    event_uuid: (*event_uuid).to_owned(),
+                    uuid: (*uuid).to_owned(),
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// The booking this invitee would key if it started a chain.
+    pub fn booking_id(&self) -> Result<BookingId, Unprocessable> {
+        BookingId::parse(&format!("cal-{}", self.uuid))
+            .map_err(|m| Unprocessable(format!("invitee uuid cannot name a booking: {m}")))
+    }
+
+    /// Event id of this invitee's creation: the identity both reschedule halves share.
+    pub fn created_event_id(&self) -> String {
+        format!("{}#created", self.uri)
+    }
+
+    pub fn canceled_event_id(&self) -> String {
+        format!("{}#canceled", self.uri)
+    }
+}
+
+fn valid_uuid(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    event: String,
+    /// Read only once the event type is known: a payload of another event type is judged by
+    /// its type, not by the fields it lacks.
+    payload: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct Payload {
+    uri: String,
+    email: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    timezone: Option<String>,
+    #[serde(default)]
+    rescheduled: bool,
+    #[serde(default)]
+    old_invitee: Option<String>,
+    #[serde(default)]
+    new_invitee: Option<String>,
+    #[serde(default)]
+    cancellation: Option<Cancellation>,
+    #[serde(default)]
+    questions_and_answers: Vec<QuestionAndAnswer>,
+    #[serde(default)]
+    text_reminder_number: Option<String>,
+    scheduled_event: Option<ScheduledEvent>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Cancellation {
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    canceler_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct QuestionAndAnswer {
+    question: String,
+    #[serde(default)]
+    answer: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ScheduledEvent {
+    start_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+    #[serde(default)]
+    event_type: Option<String>,
+    #[serde(default)]
+    event_memberships: Vec<Membership>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Membership {
+    #[serde(default)]
+    user_email: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+}
+
+/// What one invitee says about its booking, every field checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InviteeFacts {
+    pub invitee: InviteeRef,
+    pub old_invitee: Option<InviteeRef>,
+    pub email: Email,
+    pub name: String,
+    pub phone: String,
+    pub timezone: String,
+    pub tour: TourSlot,
+    pub property_id: String,
+    pub agent_id: String,
+    pub answers: BTreeMap<String, String>,
+}
+
+impl InviteeFacts {
+    /// The booking request these facts describe, as booking `booking_id`.
+    pub fn request(
+        &self,
+        booking_id: &BookingId,
+        event_id: &str,
+        request_id: &str,
+    ) -> Result<ValidBooking, Unprocessable> {
+        let request = BookingRequest {
+            booking_id: booking_id.to_string(),
+            event_id: event_id.to_owned(),
+            kind: BookingKind::PrivateViewing as i32,
+            source: BookingSource::Calendly as i32,
+            source_ref: self.invitee.uri.clone(),
+            lead: Some(Lead {
+                email: self.email.to_string(),
+                name: self.name.clone(),
+                phone: self.phone.clone(),
+                timezone: self.timezone.clone(),
+            }),
+            property_id: self.property_id.clone(),
+            agent_id: self.agent_id.clone(),
+            tour: Some(self.tour.to_proto()),
+            request_id: request_id.to_owned(),
+            answers: self.answers.clone().into_iter().collect(),
+        };
+        ValidBooking::parse(request).map_err(|e| Unprocessable(e.to_string()))
+    }
+}
+
+/// A verified, parsed Calendly delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CalendlyDelivery {
+    /// `invitee.created`; `facts.old_invitee` is set when it is the create half of a reschedule.
+    Created(InviteeFacts),
+    /// `invitee.canceled`; `rescheduled_to` is set when it is the cancel half of a reschedule.
+    Canceled {
+        facts: InviteeFacts,
+        rescheduled: bool,
+        rescheduled_to: Option<InviteeRef>,
+        reason: String,
+        cancelled_by: String,
+    },
+}
+
+/// Parses a verified body. Never panics, whatever the bytes.
+pub fn parse(body: &[u8]) -> Result<CalendlyDelivery, Unprocessable> {
+    let envelope: Envelope = serde_json::from_slice(body)
+        .map_err(|e| Unprocessable(format!("not a Calendly webhook envelope: {e}")))?;
+    if !matches!(
+        envelope.event.as_str(),
+        "invitee.created" | "invitee.canceled"
+    ) {
+        return Err(Unprocessable(format!(
+            "unsupported event type {:?}",
+            envelope.event
+        )));
+    }
+    let p: Payload = serde_json::from_value(envelope.payload)
+        .map_err(|e| Unprocessable(format!("payload: {e}")))?;
+    let invitee = InviteeRef::parse(&p.uri)?;
+    let email = Email::parse(&p.email).map_err(|m| Unprocessable(format!("payload.email: {m}")))?;
+    let scheduled = p
+        .scheduled_event
+        .ok_or_else(|| Unprocessable("payload.scheduled_event is missing".into()))?;
+    let tour = TourSlot::new(scheduled.start_time, scheduled.end_time)
+        .map_err(|m| Unprocessable(format!("payload.scheduled_event: {m}")))?;
+    let old_invitee = p
+        .old_invitee
+        .as_deref()
+        .map(InviteeRef::parse)
+        .transpose()?;
+    let new_invitee = p
+        .new_invitee
+        .as_deref()
+        .map(InviteeRef::parse)
+        .transpose()?;
+    let property_id = scheduled
+        .event_type
+        .as_deref()
+        .map(booking_activities::scheduler::model::last_segment)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("calendly")
+        .to_owned();
+    let agent_id = scheduled
+        .event_memberships
+        .first()
+        .and_then(|m| {
+            m.user_email.clone().or_else(|| {
+                m.user
+                    .as_deref()
+                    .map(|u| booking_activities::scheduler::model::last_segment(u).to_owned())
+            })
+        })
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "calendly-host".into());
+    let facts = InviteeFacts {
+        invitee,
+        old_invitee,
+        email,
+        name: p.name.unwrap_or_default(),
+        phone: p.text_reminder_number.unwrap_or_default(),
+        timezone: p.timezone.unwrap_or_default(),
+        tour,
+        property_id,
+        agent_id,
+        answers: p
+            .questions_and_answers
+            .into_iter()
+            .map(|qa| (qa.question, qa.answer.unwrap_or_default()))
+            .collect(),
+    };
+    if envelope.event == "invitee.created" {
+        return Ok(CalendlyDelivery::Created(facts));
+    }
+    let cancellation = p.cancellation.unwrap_or(Cancellation {
+        reason: None,
+        canceler_type: None,
+    });
+    Ok(CalendlyDelivery::Canceled {
+        facts,
+        rescheduled: p.rescheduled,
+        rescheduled_to: new_invitee,
+        reason: cancellation.reason.unwrap_or_default(),
+        cancelled_by: match cancellation.canceler_type.as_deref() {
+            Some("host") => "agent".into(),
+            Some("invitee") => "lead".into(),
+            _ => "scheduler".into(),
+        },
+    })
+}
+
+/// Why the Calendly API could not answer a chain question.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// Retryable: Calendly is unreachable, rate-limiting or failing; answered 503 so Calendly
+    /// redelivers later.
+    #[error("Calendly API unavailable: {0}")]
+    Unavailable(String),
+    /// Fatal: the chain is broken (an invitee is gone, a loop, a bad URI); dead-lettered.
+    #[error("{0}")]
+    Broken(String),
+}
+
+impl From<Unprocessable> for ChainError {
+    fn from(e: Unprocessable) -> Self {
+        ChainError::Broken(e.0)
+    }
+}
+
+/// The current state of one invitee, read from the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveInvitee {
+    pub active: bool,
+    pub old_invitee: Option<InviteeRef>,
+}
+
+/// Follows reschedule chains through the Calendly API.
+#[derive(Debug, Clone)]
+pub struct Chains {
+    client: CalendlyClient,
+}
+
+fn api_error(e: booking_activities::error::ProviderError) -> ChainError {
+    if e.is_retryable() {
+        ChainError::Unavailable(e.to_string())
+    } else {
+        ChainError::Broken(e.to_string())
+    }
+}
+
+impl Chains {
+    pub fn new(client: CalendlyClient) -> Self {
+        Self { client }
+    }
+
+    pub async fn invitee(&self, invitee: &InviteeRef) -> Result<LiveInvitee, ChainError> {
+        let live = self
+            .client
+            .invitee(&invitee.event_uuid, &invitee.uuid)
+            .await
+            .map_err(api_error)?;
+        Ok(LiveInvitee {
+            active: live.status == CalendlyStatus::Active,
+            old_invitee: live
+                .old_invitee
+                .as_deref()
+                .map(InviteeRef::parse)
+                .transpose()?,
+        })
+    }
+
+    /// The window of the scheduled event `event_uuid`.
+    pub async fn tour(&self, event_uuid: &str) -> Result<TourSlot, ChainError> {
+        let event = self
+            .client
+            .scheduled_event(event_uuid)
+            .await
+            .map_err(api_error)?;
+        TourSlot::new(event.start_time, event.end_time).map_err(ChainError::Broken)
+    }
+
+    /// The invitee that started the chain `start` belongs to; `start_old` is what the delivery
+    /// already said about `start`'s predecessor (saves one read).
+    pub async fn root(
+        &self,
+        start: &InviteeRef,
+        start_old: Option<&InviteeRef>,
+    ) -> Result<InviteeRef, ChainError> {
+        let mut current = start.clone();
+        let mut previous = start_old.cloned();
+        for _ in 0..MAX_CHAIN {
+            match previous {
+                None => return Ok(current),
+                Some(older) => {
+                    previous = self.invitee(&older).await?.old_invitee;
+                    current = older;
+                }
+            }
+        }
+        Err(ChainError::Broken(format!(
+            "the reschedule chain of {} is longer than {MAX_CHAIN}",
+            start.uri
+        )))
+    }
+}
+
+/// Event id of a delivery's `cancel` signal.
+pub fn event_id(raw: String) -> Result<EventId, Unprocessable> {
+    EventId::parse(&raw).map_err(|m| Unprocessable(format!("event id: {m}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "http://sandbox/calendly/scheduled_events";
+
+    fn body(event: &str, extra: serde_json::Value) -> Vec<u8> {
+        let mut payload = serde_json::json!({
+            "uri": format!("{BASE}/EV1/invitees/INV1"),
+            "email": "Lead@Example.com",
+            "name": "Lead",
+            "timezone": "Europe/Paris",
+            "rescheduled": false,
+            "old_invitee": null,
+            "new_invitee": null,
+            "questions_and_answers": [{"question": "Budget?", "answer": "1M"}],
+            "scheduled_event": {
+                "uri": format!("{BASE}/EV1"),
+                "start_time": "2030-01-01T09:00:00.000000Z",
+                "end_time": "2030-01-01T09:30:00.000000Z",
+                "event_type": "http://sandbox/calendly/event_types/TYPE1",
+                "event_memberships": [{"user_email": "agent@sandbox.test"}]
+            }
+        });
+        if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                p.insert(k.clone(), v.clone());
+            }
+        }
+        serde_json::to_vec(&serde_json::json!({"event": event, "payload": payload})).unwrap()
+    }
+
+    #[test]
+    fn a_creation_parses_into_facts() {
+        let CalendlyDelivery::Created(facts) =
+            parse(&body("invitee.created", serde_json::json!({}))).unwrap()
+        else {
+            panic!("a creation");
+        };
+        assert_eq!(facts.invitee.uuid, "INV1");
+        assert_eq!(facts.email.as_str(), "lead@example.com");
+        assert_eq!(facts.property_id, "TYPE1");
+        assert_eq!(facts.agent_id, "agent@sandbox.test");
+        assert_eq!(facts.answers["Budget?"], "1M");
+        let booking = facts.invitee.booking_id().unwrap();
+        assert_eq!(booking.as_str(), "cal-INV1");
+        let valid = facts.request(&booking, "e1", "r1").unwrap();
+        assert_eq!(valid.request.request_id, "r1");
+    }
+
+    #[test]
+    fn the_cancel_half_of_a_reschedule_names_its_successor() {
+        let delivery = parse(&body(
+            "invitee.canceled",
+            serde_json::json!({
+                "rescheduled": true,
+                "new_invitee": format!("{BASE}/EV2/invitees/INV2"),
+                "cancellation": {"reason": "busy", "canceler_type": "invitee"}
+            }),
+        ))
+        .unwrap();
+        let CalendlyDelivery::Canceled {
+            rescheduled,
+            rescheduled_to,
+            cancelled_by,
+            ..
+        } = delivery
+        else {
+            panic!("a cancel");
+        };
+        assert!(rescheduled);
+        assert_eq!(rescheduled_to.unwrap().uuid, "INV2");
+        assert_eq!(cancelled_by, "lead");
+    }
+
+    #[test]
+    fn unprocessable_payloads_say_why() {
+        for (b, why) in [
+            (
+                body("invitee.no_show", serde_json::json!({})),
+                "unsupported",
+            ),
+            (
+                body("invitee.created", serde_json::json!({"email": "nope"})),
+                "email",
+            ),
+            (
+                body(
+                    "invitee.created",
+                    serde_json::json!({"scheduled_event": null}),
+                ),
+                "scheduled_event",
+            ),
+            (
+                body("invitee.created", serde_json::json!({"uri": "http://x/y"})),
+                "invitee URI",
+            ),
+            (b"[]".to_vec(), "envelope"),
+        ] {
+            let err = parse(&b).unwrap_err();
+            assert!(err.0.contains(why), "{err} should mention {why}");
+        }
+    }
+
+    #[test]
+    fn invitee_uris_parse_strictly() {
+        let r = InviteeRef::parse(&format!("{BASE}/EV/invitees/IN-1")).unwrap();
+        assert_eq!((r.event_uuid.as_str(), r.uuid.as_str()), ("EV", "IN-1"));
+        assert!(InviteeRef::parse(&format!("{BASE}/EV/invitees/a b")).is_err());
+        assert!(InviteeRef::parse("invitees/x").is_err());
+        assert!(r.created_event_id().ends_with("#created"));
+    }
+}

@@ -1,0 +1,145 @@
+//! The OpenAPI 3.0 description of what the shim serves, written by hand beside the routes it
+//! describes (`GET /openapi.json`). Schemathesis runs against it (see the README).
+
+use serde_json::{Value, json};
+
+fn error_body() -> Value {
+    json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn unavailable() -> Value {
+    json!({
+        "description": "Temporal (or the Calendly API) is unreachable; retry after the given seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    })
+}
+
+fn request_id_param() -> Value {
+    json!({"name": "X-Request-Id", "in": "header", "required": false,
+           "schema": {"type": "string", "maxLength": 128}})
+}
+
+fn html(description: &str) -> Value {
+    json!({"description": description, "content": {"text/html": {"schema": {"type": "string"}}}})
+}
+
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Booking engine webhook shim",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Receives scheduler and form webhooks and signed link clicks, and hands them to the booking workflows on Temporal. Every response carries X-Request-Id."
+        },
+        "paths": {
+            "/healthz": {"get": {"summary": "liveness", "responses": {"200": {"description": "alive", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+            "/readyz": {"get": {"summary": "readiness (Temporal answers)", "responses": {
+                "200": {"description": "ready", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "503": {"description": "not ready", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "exposition text", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            "/openapi.json": {"get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+            "/webhooks/calendly": {"post": {
+                "summary": "Calendly v2 webhook (invitee.created, invitee.canceled)",
+                "parameters": [
+                    request_id_param(),
+                    {"name": "Calendly-Webhook-Signature", "in": "header", "required": true,
+                     "schema": {"type": "string"}, "description": "t=<unix>,v1=<hex HMAC-SHA256 of t.body>"}
+                ],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CalendlyWebhook"}}}},
+                "responses": {
+                    "200": {"description": "handed to the booking", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+                    "202": {"description": "signed but unprocessable: kept as a dead letter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeadLettered"}}}},
+                    "400": error_body(),
+                    "401": error_body(),
+                    "413": {"description": "body over the limit"},
+                    "415": error_body(),
+                    "503": unavailable()
+                }
+            }},
+            "/webhooks/form": {"post": {
+                "summary": "booking form submission",
+                "security": [{"bearer": []}, {"standardWebhooks": []}],
+                "parameters": [
+                    request_id_param(),
+                    {"name": "webhook-id", "in": "header", "required": false, "schema": {"type": "string"}},
+                    {"name": "webhook-timestamp", "in": "header", "required": false, "schema": {"type": "string"}},
+                    {"name": "webhook-signature", "in": "header", "required": false, "schema": {"type": "string"}}
+                ],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BookingForm"}}}},
+                "responses": {
+                    "202": {"description": "handed to the booking", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+                    "400": {"description": "invalid fields", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}}},
+                    "401": error_body(),
+                    "413": {"description": "body over the limit"},
+                    "415": error_body(),
+                    "503": unavailable()
+                }
+            }},
+            "/q/{token}": {"get": {
+                "summary": "questionnaire link: records the visit, then redirects",
+                "parameters": [{"name": "token", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"303": {"description": "to the questionnaire"}, "404": error_body(), "503": unavailable()}
+            }},
+            "/b/{token}/confirm": {
+                "get": {"summary": "confirm page", "parameters": [{"name": "token", "in": "path", "required": true, "schema": {"type": "string"}}],
+                        "responses": {"200": html("page with a confirm button"), "404": html("invalid or expired link")}},
+                "post": {"summary": "confirm the tour", "parameters": [{"name": "token", "in": "path", "required": true, "schema": {"type": "string"}}],
+                         "responses": {"200": html("confirmed"), "404": html("invalid or expired link"), "409": html("the booking refused"), "503": unavailable()}}
+            },
+            "/b/{token}/cancel": {
+                "get": {"summary": "cancel page", "parameters": [{"name": "token", "in": "path", "required": true, "schema": {"type": "string"}}],
+                        "responses": {"200": html("page with a cancel button"), "404": html("invalid or expired link")}},
+                "post": {"summary": "cancel the tour", "parameters": [{"name": "token", "in": "path", "required": true, "schema": {"type": "string"}}],
+                         "responses": {"200": html("cancelled"), "404": html("invalid or expired link"), "409": html("the booking refused"), "503": unavailable()}}
+            },
+            "/bookings/{id}/tour-complete": {"post": {
+                "summary": "operator: the tour happened",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {
+                    "202": {"description": "signalled", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+                    "400": {"description": "invalid id", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}}},
+                    "401": error_body(), "404": error_body(), "503": unavailable()
+                }
+            }}
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "standardWebhooks": {"type": "apiKey", "in": "header", "name": "webhook-signature"}
+            },
+            "schemas": {
+                "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+                "Accepted": {"type": "object", "required": ["status", "bookingId"], "properties": {
+                    "status": {"type": "string"}, "bookingId": {"type": "string"}, "outcome": {"type": "string"}}},
+                "DeadLettered": {"type": "object", "required": ["status", "deadLetterId"], "properties": {
+                    "status": {"type": "string"}, "deadLetterId": {"type": "string"}}},
+                "ValidationErrors": {"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array", "items": {
+                    "type": "object", "required": ["field", "message"], "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}},
+                "CalendlyWebhook": {"type": "object", "required": ["event", "payload"], "properties": {
+                    "event": {"type": "string", "enum": ["invitee.created", "invitee.canceled"]},
+                    "created_at": {"type": "string"},
+                    "payload": {"type": "object", "required": ["uri", "email", "scheduled_event"], "properties": {
+                        "uri": {"type": "string"}, "email": {"type": "string"}, "name": {"type": "string"},
+                        "rescheduled": {"type": "boolean"},
+                        "old_invitee": {"type": "string", "nullable": true},
+                        "new_invitee": {"type": "string", "nullable": true},
+                        "scheduled_event": {"type": "object", "required": ["start_time", "end_time"], "properties": {
+                            "start_time": {"type": "string", "format": "date-time"},
+                            "end_time": {"type": "string", "format": "date-time"}}}}}}},
+                "BookingForm": {"type": "object", "required": ["submission_id", "kind", "lead", "property_id", "agent_id", "start", "end"], "properties": {
+                    "submission_id": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_-]{1,95}$"},
+                    "booking_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,100}$"},
+                    "kind": {"type": "string", "enum": ["private_viewing", "open_house"]},
+                    "lead": {"type": "object", "required": ["email", "name"], "properties": {
+                        "email": {"type": "string", "format": "email"}, "name": {"type": "string", "minLength": 1, "pattern": "\\S"}, "phone": {"type": "string"}}},
+                    "property_id": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                    "agent_id": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                    "start": {"type": "string", "format": "date-time", "description": "local time with its UTC offset; must be in the future (not expressible in the schema)"},
+                    "end": {"type": "string", "format": "date-time", "description": "after start, at most 24 hours later"},
+                    "timezone": {"type": "string", "description": "IANA zone name"}}}
+            }
+        }
+    })
+}

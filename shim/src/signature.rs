@@ -1,0 +1,442 @@
+//! Authentication of incoming webhooks: Calendly's signature header, Standard Webhooks
+//! signatures, and bearer tokens. Every comparison of secret-derived bytes is constant-time.
+//!
+//! The reason a check failed is returned as a [`SignatureError`] for the log; the HTTP answer
+//! never carries it (a caller probing the endpoint learns nothing about which part was wrong).
+
+use std::time::Duration;
+
+use booking_activities::secret::Secret;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Why a signature or token was refused. All fatal for the request (401); the sender must
+/// sign correctly, retrying the same bytes cannot help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the signature header is missing")]
+    Missing,
+    #[error("the signature header is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("the signature timestamp is {age_secs}s away from now (tolerance {tolerance_secs}s)")]
+    Stale { age_secs: i64, tolerance_secs: u64 },
+    #[error("no signature matches any active signing key")]
+    Mismatch,
+    #[error("no signing key or token is configured for this endpoint")]
+    NotConfigured,
+}
+
+/// A parsed `Calendly-Webhook-Signature` header: `t=<unix seconds>,v1=<hex>[,v1=<hex>...]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendlySignature {
+    pub timestamp: i64,
+    /// Every `v1` value (Calendly may send several while it rotates its own keys).
+    pub signatures: Vec<Vec<u8>>,
+}
+
+impl CalendlySignature {
+    /// Parses the header; unknown keys are ignored (room for a future `v2`).
+    pub fn parse(header: &str) -> Result<Self, SignatureError> {
+        let mut timestamp = None;
+        let mut signatures = Vec::new();
+        for part in header.split(',') {
+            let (key, value) = part
+                .trim()
+                .split_once('=')
+                .ok_or(SignatureError::Malformed("a part has no '='"))?;
+            match key.trim() {
+                "t" => {
+                    if timestamp.is_some() {
+                        return Err(SignatureError::Malformed("more than one t"));
+                    }
+                    let value = value.trim();
+                    if value.is_empty()
+                        || value.len() > 12
+                        || !value.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        return Err(SignatureError::Malformed("t is not a unix timestamp"));
+                    }
+                    timestamp = Some(
+                        value
+                            .parse::<i64>()
+                            .map_err(|_| SignatureError::Malformed("t is not a unix timestamp"))?,
+                    );
+                }
+                "v1" => {
+                    let bytes = hex::decode(value.trim())
+                        .map_err(|_| SignatureError::Malformed("v1 is not hex"))?;
+                    if bytes.len() != 32 {
+                        return Err(SignatureError::Malformed("v1 is not a SHA-256 HMAC"));
+                    }
+                    signatures.push(bytes);
+                }
+                _ => {}
+            }
+        }
+        let timestamp = timestamp.ok_or(SignatureError::Malformed("no t"))?;
+        if signatures.is_empty() {
+            return Err(SignatureError::Malformed("no v1"));
+        }
+        Ok(Self {
+            timestamp,
+            signatures,
+        })
+    }
+}
+
+/// Checks `timestamp` is within `tolerance` of `now` (both ways: a clock running ahead is as
+/// suspicious as a replay).
+fn check_fresh(timestamp: i64, now: i64, tolerance: Duration) -> Result<(), SignatureError> {
+    let age = now.saturating_sub(timestamp);
+    if age.unsigned_abs() > tolerance.as_secs() {
+        return Err(SignatureError::Stale {
+            age_secs: age,
+            tolerance_secs: tolerance.as_secs(),
+        });
+    }
+    Ok(())
+}
+
+/// True when some `candidates` value is the HMAC-SHA256 of `parts` under some key.
+fn any_matches(keys: &[Secret], parts: &[&[u8]], candidates: &[Vec<u8>]) -> bool {
+    // Every key is tried against every candidate without stopping early, so timing does not
+    // tell which key (if any) matched.
+    let mut matched = subtle::Choice::from(0);
+    for key in keys {
+        let mut mac =
+            HmacSha256::new_from_slice(key.expose().as_bytes()).expect("HMAC takes any key length");
+        for part in parts {
+            mac.update(part);
+        }
+        let expected = mac.finalize().into_bytes();
+        for candidate in candidates {
+            matched |= expected.as_slice().ct_eq(candidate.as_slice());
+        }
+    }
+    matched.into()
+}
+
+/// Verifies Calendly's signature over `t + "." + body` against any of `keys` (two are active
+/// while a signing key is rotated).
+pub fn verify_calendly(
+    header: Option<&str>,
+    body: &[u8],
+    keys: &[Secret],
+    tolerance: Duration,
+    now_unix: i64,
+) -> Result<(), SignatureError> {
+    if keys.is_empty() {
+        return Err(SignatureError::NotConfigured);
+    }
+    let header = header.ok_or(SignatureError::Missing)?;
+    let signature = CalendlySignature::parse(header)?;
+    check_fresh(signature.timestamp, now_unix, tolerance)?;
+    let timestamp = signature.timestamp.to_string();
+    if any_matches(
+        keys,
+        &[timestamp.as_bytes(), b".", body],
+        &signature.signatures,
+    ) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+/// The `v1` hex signature Calendly would send (tests and tools).
+pub fn calendly_v1(key: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The three Standard Webhooks headers (<https://www.standardwebhooks.com>).
+#[derive(Debug, Clone, Copy)]
+pub struct StandardWebhookHeaders<'a> {
+    pub id: Option<&'a str>,
+    pub timestamp: Option<&'a str>,
+    pub signature: Option<&'a str>,
+}
+
+/// The raw HMAC key of a Standard Webhooks secret: `whsec_<base64>` is decoded, anything else is
+/// used as bytes.
+fn standard_key(secret: &Secret) -> Vec<u8> {
+    let raw = secret.expose();
+    raw.strip_prefix("whsec_")
+        .and_then(|b64| data_encoding::BASE64.decode(b64.as_bytes()).ok())
+        .unwrap_or_else(|| raw.as_bytes().to_vec())
+}
+
+/// Verifies `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">` (several
+/// space-separated signatures allowed) against any of `secrets`.
+pub fn verify_standard_webhook(
+    headers: StandardWebhookHeaders<'_>,
+    body: &[u8],
+    secrets: &[Secret],
+    tolerance: Duration,
+    now_unix: i64,
+) -> Result<(), SignatureError> {
+    if secrets.is_empty() {
+        return Err(SignatureError::NotConfigured);
+    }
+    let id = headers.id.ok_or(SignatureError::Missing)?;
+    let timestamp = headers.timestamp.ok_or(SignatureError::Missing)?;
+    let signature = headers.signature.ok_or(SignatureError::Missing)?;
+    if id.is_empty() || id.len() > 256 {
+        return Err(SignatureError::Malformed("webhook-id"));
+    }
+    let ts: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| SignatureError::Malformed("webhook-timestamp is not a unix timestamp"))?;
+    check_fresh(ts, now_unix, tolerance)?;
+    let candidates: Vec<Vec<u8>> = signature
+        .split_whitespace()
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .filter_map(|b64| data_encoding::BASE64.decode(b64.as_bytes()).ok())
+        .collect();
+    if candidates.is_empty() {
+        return Err(SignatureError::Malformed("no v1 signature"));
+    }
+    let mut matched = subtle::Choice::from(0);
+    for secret in secrets {
+        let mut mac =
+            HmacSha256::new_from_slice(&standard_key(secret)).expect("HMAC takes any key length");
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.trim().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        let expected = mac.finalize().into_bytes();
+        for candidate in &candidates {
+            matched |= expected.as_slice().ct_eq(candidate.as_slice());
+        }
+    }
+    if bool::from(matched) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+/// The Standard Webhooks signature header value for a body (tests and tools).
+pub fn standard_webhook_signature(
+    secret: &Secret,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
+    let mut mac =
+        HmacSha256::new_from_slice(&standard_key(secret)).expect("HMAC takes any key length");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    format!(
+        "v1,{}",
+        data_encoding::BASE64.encode(&mac.finalize().into_bytes())
+    )
+}
+
+/// Checks an `Authorization: Bearer <token>` header against `expected`, in constant time.
+pub fn verify_bearer(
+    header: Option<&str>,
+    expected: Option<&Secret>,
+) -> Result<(), SignatureError> {
+    let expected = expected.ok_or(SignatureError::NotConfigured)?;
+    let header = header.ok_or(SignatureError::Missing)?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .ok_or(SignatureError::Malformed("not a bearer token"))?;
+    // Comparing fixed-length digests hides the expected token's length too.
+    let digest = |v: &[u8]| {
+        use sha2::Digest;
+        Sha256::digest(v)
+    };
+    if bool::from(
+        digest(token.trim().as_bytes())
+            .as_slice()
+            .ct_eq(digest(expected.expose().as_bytes()).as_slice()),
+    ) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+    const TOL: Duration = Duration::from_secs(180);
+
+    fn keys(names: &[&str]) -> Vec<Secret> {
+        names.iter().map(|k| Secret::new(*k)).collect()
+    }
+
+    fn header(key: &str, t: i64, body: &[u8]) -> String {
+        format!("t={t},v1={}", calendly_v1(key, t, body))
+    }
+
+    #[test]
+    fn a_correct_signature_verifies() {
+        let body = br#"{"event":"invitee.created"}"#;
+        let h = header("k1", NOW, body);
+        assert_eq!(
+            verify_calendly(Some(&h), body, &keys(&["k1"]), TOL, NOW),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn matches_the_sandbox_sender() {
+        let body = r#"{"a":1}"#;
+        let h = booking_sandbox_like(body);
+        assert_eq!(
+            verify_calendly(Some(&h), body.as_bytes(), &keys(&["key"]), TOL, NOW),
+            Ok(())
+        );
+    }
+
+    // Same construction as the sandbox's sender, spelled out independently.
+    fn booking_sandbox_like(body: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(b"key").unwrap();
+        mac.update(format!("{NOW}.{body}").as_bytes());
+        format!("t={NOW},v1={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    #[test]
+    fn a_tampered_body_or_wrong_key_is_refused() {
+        let h = header("k1", NOW, b"{}");
+        assert_eq!(
+            verify_calendly(Some(&h), b"{ }", &keys(&["k1"]), TOL, NOW),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_calendly(Some(&h), b"{}", &keys(&["k2"]), TOL, NOW),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn tolerance_applies_both_ways_at_its_edge() {
+        let body = b"{}";
+        let k = keys(&["k1"]);
+        for (t, ok) in [
+            (NOW - 180, true),
+            (NOW - 181, false),
+            (NOW + 180, true),
+            (NOW + 181, false),
+        ] {
+            let result = verify_calendly(Some(&header("k1", t, body)), body, &k, TOL, NOW);
+            assert_eq!(result.is_ok(), ok, "t = now{:+}", t - NOW);
+        }
+    }
+
+    #[test]
+    fn either_key_verifies_during_rotation() {
+        let body = b"{}";
+        let k = keys(&["new", "old"]);
+        assert!(verify_calendly(Some(&header("old", NOW, body)), body, &k, TOL, NOW).is_ok());
+        assert!(verify_calendly(Some(&header("new", NOW, body)), body, &k, TOL, NOW).is_ok());
+        assert!(verify_calendly(Some(&header("gone", NOW, body)), body, &k, TOL, NOW).is_err());
+    }
+
+    #[test]
+    fn any_of_several_v1_values_may_match() {
+        let body = b"{}";
+        let good = calendly_v1("k1", NOW, body);
+        let bad = calendly_v1("other", NOW, body);
+        let h = format!("t={NOW},v1={bad},v1={good}");
+        assert!(verify_calendly(Some(&h), body, &keys(&["k1"]), TOL, NOW).is_ok());
+    }
+
+    #[test]
+    fn malformed_headers_are_refused_without_panicking() {
+        let k = keys(&["k1"]);
+        for h in [
+            "",
+            "t=",
+            "v1=abc",
+            "t=1",
+            "t=abc,v1=00",
+            &format!("t={NOW},v1=zz"),
+            &format!("t={NOW},v1=00"),
+            &format!("t={NOW},t={NOW},v1={}", "0".repeat(64)),
+            "t=-5,v1=00",
+            "t=99999999999999999999,v1=00",
+            "garbage",
+        ] {
+            assert!(
+                matches!(
+                    verify_calendly(Some(h), b"{}", &k, TOL, NOW),
+                    Err(SignatureError::Malformed(_))
+                ),
+                "{h:?}"
+            );
+        }
+        assert_eq!(
+            verify_calendly(None, b"{}", &k, TOL, NOW),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            verify_calendly(Some(&header("k1", NOW, b"{}")), b"{}", &[], TOL, NOW),
+            Err(SignatureError::NotConfigured)
+        );
+    }
+
+    #[test]
+    fn standard_webhooks_round_trip() {
+        let secret = Secret::new(format!(
+            "whsec_{}",
+            data_encoding::BASE64.encode(b"form-key")
+        ));
+        let body = br#"{"x":1}"#;
+        let sig = standard_webhook_signature(&secret, "msg_1", NOW, body);
+        let ts = NOW.to_string();
+        let headers = StandardWebhookHeaders {
+            id: Some("msg_1"),
+            timestamp: Some(&ts),
+            signature: Some(&sig),
+        };
+        let secrets = [secret];
+        assert!(verify_standard_webhook(headers, body, &secrets, TOL, NOW).is_ok());
+        let with_other = format!("v1,AAAA {sig}");
+        let headers2 = StandardWebhookHeaders {
+            signature: Some(&with_other),
+            ..headers
+        };
+        assert!(verify_standard_webhook(headers2, body, &secrets, TOL, NOW).is_ok());
+        assert_eq!(
+            verify_standard_webhook(headers, b"{}", &secrets, TOL, NOW),
+            Err(SignatureError::Mismatch)
+        );
+        assert!(matches!(
+            verify_standard_webhook(headers, body, &secrets, TOL, NOW + 600),
+            Err(SignatureError::Stale { .. })
+        ));
+    }
+
+    #[test]
+    fn bearer_tokens_compare_exactly() {
+        let token = Secret::new("s3cret");
+        assert!(verify_bearer(Some("Bearer s3cret"), Some(&token)).is_ok());
+        assert_eq!(
+            verify_bearer(Some("Bearer s3cre"), Some(&token)),
+            Err(SignatureError::Mismatch)
+        );
+        assert!(verify_bearer(Some("s3cret"), Some(&token)).is_err());
+        assert_eq!(
+            verify_bearer(None, Some(&token)),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            verify_bearer(Some("Bearer s3cret"), None),
+            Err(SignatureError::NotConfigured)
+        );
+    }
+}
