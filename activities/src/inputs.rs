@@ -191,6 +191,12 @@ pub struct ScheduledEventSummary {
     pub status: CalendlyStatus,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
+    /// The property (event type), as the shim maps it; empty in histories recorded before.
+    #[serde(default)]
+    pub property_id: String,
+    /// The agent (first host), as the shim maps it; empty in histories recorded before.
+    #[serde(default)]
+    pub agent_id: String,
     /// Every invitee, canceled ones included, oldest first.
     pub invitees: Vec<InviteeSummary>,
 }
@@ -216,4 +222,10 @@ pub struct InviteeSummary {
     pub canceled_by: Option<String>,
     #[serde(default)]
     pub cancel_reason: Option<String>,
+    /// Text-reminder phone number, empty when none was given.
+    #[serde(default)]
+    pub phone: String,
+    /// The booking form's answers, question to answer.
+    #[serde(default)]
+    pub answers: std::collections::BTreeMap<String, String>,
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod inputs;
 pub mod policy;
+pub mod reconcile;
 pub mod redact;
 pub mod scheduler;
 pub mod secret;

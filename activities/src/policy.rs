@@ -91,7 +91,9 @@ impl Default for PolicyTable {
                 .iter()
                 .map(|name| {
                     let policy = match *name {
-                        activity::LIST_SCHEDULED_CHANGES => ActivityPolicy::provider_listing(),
+                        activity::LIST_SCHEDULED_CHANGES
+                        | activity::LIST_CALENDAR_CHANGES
+                        | activity::BOOKING_VIEWS => ActivityPolicy::provider_listing(),
                         _ => ActivityPolicy::provider_call(),
                     };
                     ((*name).to_owned(), policy)
@@ -143,6 +145,9 @@ pub mod activity {
     pub const UPDATE_CRM_STAGE: &str = "update_crm_stage";
     pub const CREATE_CRM_TASK: &str = "create_crm_task";
     pub const LIST_SCHEDULED_CHANGES: &str = "list_scheduled_changes";
+    pub const LIST_CALENDAR_CHANGES: &str = "list_calendar_changes";
+    pub const BOOKING_VIEWS: &str = "booking_views";
+    pub const APPLY_BOOKING_COMMAND: &str = "apply_booking_command";
 
     /// Every registered activity (each has an entry in the default table).
     pub const ALL: &[&str] = &[
@@ -155,6 +160,9 @@ pub mod activity {
         UPDATE_CRM_STAGE,
         CREATE_CRM_TASK,
         LIST_SCHEDULED_CHANGES,
+        LIST_CALENDAR_CHANGES,
+        BOOKING_VIEWS,
+        APPLY_BOOKING_COMMAND,
     ];
 }
 

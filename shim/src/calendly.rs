@@ -30,11 +30,15 @@
 
 use std::collections::BTreeMap;
 
-use booking_activities::scheduler::{client::CalendlyClient, model::CalendlyStatus};
-use booking_proto::{
-    domain::{BookingId, Email, EventId, TourSlot, ValidBooking},
-    v1::{BookingKind, BookingRequest, BookingSource, Lead},
+use booking_activities::scheduler::{
+    booking::{
+        InviteeBooking, agent_id, booking_id_for_invitee, canceled_event_id, created_event_id,
+        property_id,
+    },
+    client::CalendlyClient,
+    model::CalendlyStatus,
 };
+use booking_proto::domain::{BookingId, Email, EventId, TourSlot, ValidBooking};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -74,17 +78,17 @@ impl InviteeRef {
 
     /// The booking this invitee would key if it started a chain.
     pub fn booking_id(&self) -> Result<BookingId, Unprocessable> {
-        BookingId::parse(&format!("cal-{}", self.uuid))
+        booking_id_for_invitee(&self.uuid)
             .map_err(|m| Unprocessable(format!("invitee uuid cannot name a booking: {m}")))
     }
 
     /// Event id of this invitee's creation: the identity both reschedule halves share.
     pub fn created_event_id(&self) -> String {
-        format!("{}#created", self.uri)
+        created_event_id(&self.uri)
     }
 
     pub fn canceled_event_id(&self) -> String {
-        format!("{}#canceled", self.uri)
+        canceled_event_id(&self.uri)
     }
 }
 
@@ -179,24 +183,18 @@ impl InviteeFacts {
         event_id: &str,
         request_id: &str,
     ) -> Result<ValidBooking, Unprocessable> {
-        let request = BookingRequest {
-            booking_id: booking_id.to_string(),
-            event_id: event_id.to_owned(),
-            kind: BookingKind::PrivateViewing as i32,
-            source: BookingSource::Calendly as i32,
-            source_ref: self.invitee.uri.clone(),
-            lead: Some(Lead {
-                email: self.email.to_string(),
-                name: self.name.clone(),
-                phone: self.phone.clone(),
-                timezone: self.timezone.clone(),
-            }),
-            property_id: self.property_id.clone(),
-            agent_id: self.agent_id.clone(),
-            tour: Some(self.tour.to_proto()),
-            request_id: request_id.to_owned(),
-            answers: self.answers.clone().into_iter().collect(),
-        };
+        let request = InviteeBooking {
+            invitee_uri: &self.invitee.uri,
+            email: self.email.as_str(),
+            name: &self.name,
+            phone: &self.phone,
+            timezone: &self.timezone,
+            tour: self.tour.to_proto(),
+            property_id: &self.property_id,
+            agent_id: &self.agent_id,
+            answers: &self.answers,
+        }
+        .request(booking_id, event_id, request_id);
         ValidBooking::parse(request).map_err(|e| Unprocessable(e.to_string()))
     }
 }
@@ -248,25 +246,12 @@ pub fn parse(body: &[u8]) -> Result<CalendlyDelivery, Unprocessable> {
         .as_deref()
         .map(InviteeRef::parse)
         .transpose()?;
-    let property_id = scheduled
-        .event_type
-        .as_deref()
-        .map(booking_activities::scheduler::model::last_segment)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("calendly")
-        .to_owned();
-    let agent_id = scheduled
-        .event_memberships
-        .first()
-        .and_then(|m| {
-            m.user_email.clone().or_else(|| {
-                m.user
-                    .as_deref()
-                    .map(|u| booking_activities::scheduler::model::last_segment(u).to_owned())
-            })
-        })
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "calendly-host".into());
+    let property_id = property_id(scheduled.event_type.as_deref());
+    let host = scheduled.event_memberships.first();
+    let agent_id = agent_id(
+        host.and_then(|m| m.user_email.as_deref()),
+        host.and_then(|m| m.user.as_deref()),
+    );
     let facts = InviteeFacts {
         invitee,
         old_invitee,

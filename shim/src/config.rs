@@ -45,6 +45,9 @@ pub struct ShimConfig {
     pub handoff_timeout: Duration,
     /// `SHIM_RETRY_AFTER_SECS` (5): the `Retry-After` of a 503.
     pub retry_after: Duration,
+    /// `SHIM_AVAILABILITY_REFRESH_MS` (2000): how long an open house's seat counter is served
+    /// from memory before the ledger is queried again (and the counter's `max-age`).
+    pub availability_refresh: Duration,
     /// Calendly API (`BOOKINGS_CALENDLY_URL`, `BOOKINGS_CALENDLY_TOKEN`, as the worker reads
     /// them): the shim follows reschedule chains through it.
     pub calendly: CalendlyConfig,
@@ -140,6 +143,10 @@ impl ShimConfig {
             questionnaire_url,
             handoff_timeout: Duration::from_millis(number("SHIM_HANDOFF_TIMEOUT_MS", 5000)?),
             retry_after: Duration::from_secs(number("SHIM_RETRY_AFTER_SECS", 5)?),
+            availability_refresh: Duration::from_millis(number(
+                "SHIM_AVAILABILITY_REFRESH_MS",
+                2000,
+            )?),
             calendly,
         })
     }

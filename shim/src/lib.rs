@@ -23,6 +23,7 @@
 //! response, present in every log line of the request (a tracing span), and passed into the
 //! workflow (`BookingRequest.request_id`, the dead letter's `request_id`).
 
+pub mod availability;
 pub mod calendly;
 pub mod config;
 pub mod form;
@@ -83,6 +84,7 @@ struct Inner {
     handoff: Handoff,
     chains: Chains,
     metrics: Metrics,
+    seats: availability::AvailabilityCache,
 }
 
 impl Default for ShimState {
@@ -103,6 +105,7 @@ impl ShimState {
             Redactor::new(secrets),
         );
         let chains = Chains::new(CalendlyClient::new(http, config.calendly.clone()));
+        let refresh = config.availability_refresh;
         let handoff = Handoff {
             task_queue: config.task_queue.clone(),
             timeout: config.handoff_timeout,
@@ -114,12 +117,18 @@ impl ShimState {
                 handoff,
                 chains,
                 metrics: Metrics::default(),
+                seats: availability::AvailabilityCache::new(refresh),
             }),
         }
     }
 
     pub async fn set_client(&self, client: Client) {
         *self.inner.temporal.write().await = Some(client);
+    }
+
+    /// Ledger queries the seat counter has sent (tests check it stays bounded).
+    pub fn availability_queries(&self) -> u64 {
+        self.inner.seats.queries()
     }
 
     pub fn config(&self) -> &ShimConfig {
@@ -149,6 +158,10 @@ pub fn router(state: ShimState) -> Router {
         .route("/b/{token}/confirm", get(confirm_page).post(confirm_action))
         .route("/b/{token}/cancel", get(cancel_page).post(cancel_action))
         .route("/bookings/{id}/tour-complete", post(tour_complete))
+        .route(
+            "/open-houses/{id}/availability",
+            get(open_house_availability),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -832,6 +845,38 @@ async fn change_page(
         ),
         Err(HandoffError::Unavailable(m)) => ApiError::Unavailable(m).into_response(),
     }
+}
+
+/// The landing page's seat counter, from the cache (see [`availability`]).
+async fn open_house_availability(
+    State(state): State<ShimState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    if id.is_empty() || id.len() > 200 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::Invalid(vec![FieldError::new(
+            "id",
+            "1..=200 visible ASCII characters",
+        )]));
+    }
+    let client = state.client().await?;
+    let counter = state
+        .inner
+        .seats
+        .counter(&client, &id)
+        .await
+        .map_err(|e| match e {
+            availability::CounterError::NotFound => ApiError::NotFound,
+            availability::CounterError::Unavailable(m) => ApiError::Unavailable(m),
+        })?;
+    let max_age = state.inner.seats.refresh_interval().as_secs().max(1);
+    Ok((
+        [(
+            axum::http::header::CACHE_CONTROL,
+            format!("public, max-age={max_age}"),
+        )],
+        axum::Json(counter),
+    )
+        .into_response())
 }
 
 async fn tour_complete(

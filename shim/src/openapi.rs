@@ -39,6 +39,23 @@ pub fn document() -> Value {
                 "503": {"description": "not ready", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "exposition text", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
             "/openapi.json": {"get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+            "/open-houses/{id}/availability": {"get": {
+                "summary": "seat counter of an open house's landing page, served from a cache refreshed every few seconds",
+                "parameters": [
+                    request_id_param(),
+                    {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "seats left, waitlist length and capacity",
+                        "headers": {"Cache-Control": {"schema": {"type": "string"}, "description": "public, max-age=<refresh interval in seconds>"}},
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SeatCounter"}}}
+                    },
+                    "400": error_body(),
+                    "404": error_body(),
+                    "503": unavailable()
+                }
+            }},
             "/webhooks/calendly": {"post": {
                 "summary": "Calendly v2 webhook (invitee.created, invitee.canceled)",
                 "parameters": [
@@ -111,6 +128,10 @@ pub fn document() -> Value {
             },
             "schemas": {
                 "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+                "SeatCounter": {"type": "object", "required": ["seats_left", "waitlist_length", "capacity"], "properties": {
+                    "seats_left": {"type": "integer", "minimum": 0},
+                    "waitlist_length": {"type": "integer", "minimum": 0},
+                    "capacity": {"type": "integer", "minimum": 0}}},
                 "Accepted": {"type": "object", "required": ["status", "bookingId"], "properties": {
                     "status": {"type": "string"}, "bookingId": {"type": "string"}, "outcome": {"type": "string"}}},
                 "DeadLettered": {"type": "object", "required": ["status", "deadLetterId"], "properties": {

@@ -3,9 +3,13 @@
 //! - [`dev_server`]: launches the Temporal CLI dev server with our search attributes.
 //! - [`supervisor`]: `bookings up`, the whole local system as child processes.
 //! - [`booking_client`]: start, signal and inspect booking workflows.
+//! - [`operator`]: find, list, show, the dead-letter worklist, retry and skip.
+//! - [`schedule`]: the hourly reconciliation schedule.
 //! - [`demo`]: the demo booking `bookings demo` and `bookings up` start.
 
 pub mod booking_client;
 pub mod demo;
 pub mod dev_server;
+pub mod operator;
+pub mod schedule;
 pub mod supervisor;

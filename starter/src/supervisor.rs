@@ -1,6 +1,7 @@
 //! `bookings up`: the whole local system on embedded defaults, as child processes of one
-//! command: the Temporal dev server, the provider sandbox, a worker, and a demo booking. Ctrl-C
-//! stops everything in reverse order.
+//! command: the Temporal dev server, the provider sandbox, a worker, and a demo booking; once the
+//! worker runs, the hourly reconciliation schedule is ensured. Ctrl-C stops everything in
+//! reverse order.
 
 use std::{
     net::{SocketAddr, TcpStream},
@@ -101,6 +102,14 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
     let mut services = vec![sandbox, worker, shim];
 
     let client = connect_to(&address, &config.dev_server.namespace).await?;
+    // The worker runs: reconciliation can be scheduled (ensure is idempotent across restarts).
+    crate::schedule::ensure(
+        &client,
+        &config.task_queue,
+        &booking_workflows::reconcile::ReconcileConfig::default(),
+    )
+    .await
+    .context("could not ensure the reconciliation schedule")?;
     let demo = crate::demo::demo_request(chrono::Utc::now());
     let booking_id = booking_client::start_booking(&client, &config.task_queue, demo).await?;
     wait_for_first_step(&client, &booking_id).await?;
@@ -175,6 +184,7 @@ fn print_banner(config: &UpConfig, booking_id: &BookingId, sandbox_url: &str, sh
          \n  Temporal frontend    {address} (namespace {ns}, task queue {tq})\
          \n  provider sandbox     {sandbox_url}/_sandbox/sendgrid/emails (what was sent)\
          \n  webhook shim         http://127.0.0.1:{shim_port}/openapi.json (Calendly webhooks go here)\
+         \n  reconciliation       hourly schedule {schedule} (`bookings schedule describe`)\
          \n  logs and data        {data}\
          \n\nTry, in another terminal:\
          \n  {temporal} workflow list --address {address}\
@@ -184,6 +194,7 @@ fn print_banner(config: &UpConfig, booking_id: &BookingId, sandbox_url: &str, sh
          \n\nPress Ctrl-C to stop everything.",
         wf = booking_id.workflow_id(),
         tq = config.task_queue,
+        schedule = crate::schedule::SCHEDULE_ID,
         data = config.dev_server.data_dir.display(),
         id = booking_id,
         bookings = std::env::current_exe()

@@ -482,3 +482,100 @@ impl TestApp {
         shim
     }
 }
+
+impl TestApp {
+    /// Runs one reconciliation (default window) on this test's worker and returns its report.
+    pub async fn reconcile(&self) -> booking_workflows::reconcile::ReconcileReport {
+        use booking_workflows::reconcile::{ReconcileConfig, ReconcileWorkflow};
+        let id = format!("reconcile-test-{}", uuid::Uuid::new_v4().simple());
+        let options =
+            temporalio_client::WorkflowStartOptions::new(self.task_queue.clone(), id).build();
+        self.client
+            .start_workflow(ReconcileWorkflow::run, ReconcileConfig::default(), options)
+            .await
+            .expect("reconciliation starts")
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .expect("reconciliation completes")
+    }
+
+    /// Deletes the booking's calendar event by hand, through the Calendar API with a token,
+    /// as a person in Google Calendar would.
+    pub async fn delete_calendar_event_by_hand(&self, booking: &BookingId) {
+        let providers = booking_activities::config::ProvidersConfig::for_sandbox(&self.sandbox_url)
+            .expect("the sandbox URL is valid");
+        let calendar_id = providers.google_calendar.default_calendar_id.clone();
+        let activities =
+            booking_activities::BookingActivities::new(providers).expect("the clients build");
+        activities
+            .calendar()
+            .delete_event(&booking_activities::inputs::DeleteCalendarEventInput {
+                booking_id: booking.to_string(),
+                calendar_id,
+            })
+            .await
+            .expect("the event is deleted");
+    }
+
+    /// The built `bookings` binary, pointed at this test's Temporal and task queue.
+    pub fn bookings_cli(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(bookings_binary());
+        command
+            .env("TEMPORAL_ADDRESS", &self.temporal_address)
+            .env("TEMPORAL_NAMESPACE", NAMESPACE)
+            .env("BOOKINGS_TASK_QUEUE", &self.task_queue)
+            .env_remove("TEMPORAL_API_KEY")
+            .env_remove("TEMPORAL_CONFIG_FILE")
+            .env_remove("TEMPORAL_PROFILE");
+        command
+    }
+}
+
+/// What one `bookings` run answered.
+#[derive(Debug)]
+pub struct CliRun {
+    pub code: i32,
+    pub json: serde_json::Value,
+    pub stderr: String,
+}
+
+/// Runs `command` (with `--json`) to completion off the async runtime.
+pub async fn run_cli(mut command: std::process::Command) -> CliRun {
+    command.arg("--json");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("the CLI thread joins")
+        .expect("the bookings binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    CliRun {
+        code: output.status.code().unwrap_or(-1),
+        json: serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout:?}")),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The `bookings` binary next to this test executable (`target/<profile>/bookings`), built
+/// once if `cargo test` did not build it (e.g. `cargo test -p booking-tests`).
+pub fn bookings_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("the test executable has a path");
+            let profile_dir = exe
+                .parent()
+                .and_then(|deps| deps.parent())
+                .expect("tests run from target/<profile>/deps");
+            let binary = profile_dir.join("bookings");
+            if !binary.exists() {
+                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+                let status = std::process::Command::new(cargo)
+                    .args(["build", "-q", "-p", "booking-starter", "--bin", "bookings"])
+                    .status()
+                    .expect("cargo runs");
+                assert!(status.success(), "building the bookings binary failed");
+            }
+            binary
+        })
+        .clone()
+}

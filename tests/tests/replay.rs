@@ -16,6 +16,7 @@ const REQUIRED: &[&str] = &[
     "two_reschedules",
     "cancel_while_pending",
     "questionnaire_switch",
+    "open_house_waitlist",
 ];
 
 #[tokio::test]

@@ -5,6 +5,9 @@
 //! `TEMPORAL_API_KEY`, TLS settings, or a `temporal.toml` profile), so moving from the dev
 //! server to a cluster or Temporal Cloud is configuration, not code.
 
+pub mod ledger;
+pub mod reconcile;
+
 use std::path::{Path, PathBuf};
 
 use booking_activities::{BookingActivities, config::ProvidersConfig, policy::PolicyTable};
@@ -162,6 +165,18 @@ pub fn build_worker(
     config: &WorkerConfig,
 ) -> Result<Worker, WorkerError> {
     let activities = BookingActivities::new(config.providers.clone())?;
+    let reconcile_activities = booking_activities::reconcile::ReconcileActivities::new(
+        activities.calendar().clone(),
+        std::sync::Arc::new(reconcile::TemporalDirectory::new(
+            client.clone(),
+            &config.task_queue,
+        )),
+    );
+    let ledger_calls = ledger::LedgerCalls::new(
+        client.clone(),
+        &config.task_queue,
+        ledger::open_house_capacity_from_env()?,
+    );
     let options = WorkerOptions::new(config.task_queue.clone())
         .register_workflow::<BookingWorkflow>()
         .map_err(|e| WorkerError::Build(e.to_string()))?
@@ -169,6 +184,12 @@ pub fn build_worker(
         .map_err(|e| WorkerError::Build(e.to_string()))?
         .register_activities(activities)
         .register_activities(config.settings_source())
+        .register_workflow::<booking_workflows::ledger::SlotLedgerWorkflow>()
+        .map_err(|e| WorkerError::Build(e.to_string()))?
+        .register_activities(ledger_calls)
+        .register_workflow::<booking_workflows::reconcile::ReconcileWorkflow>()
+        .map_err(|e| WorkerError::Build(e.to_string()))?
+        .register_activities(reconcile_activities)
         .build();
     Worker::new(runtime, client, options).map_err(|e| WorkerError::Build(e.to_string()))
 }

@@ -10,7 +10,9 @@
 
 pub mod booking;
 pub mod dead_letter;
+pub mod ledger;
 pub mod lifecycle;
+pub mod reconcile;
 pub mod search_attributes;
 pub mod settings;
 

@@ -25,7 +25,14 @@ impl From<Invitee> for InviteeSummary {
             Some(c) => (c.canceled_by, c.reason),
             None => (None, None),
         };
+        let answers = i
+            .questions_and_answers
+            .into_iter()
+            .map(|qa| (qa.question, qa.answer))
+            .collect();
         Self {
+            phone: i.text_reminder_number.unwrap_or_default(),
+            answers,
             uri: i.uri,
             uuid,
             email: i.email,
@@ -44,6 +51,8 @@ impl From<Invitee> for InviteeSummary {
 fn summary(event: ScheduledEvent, invitees: Vec<Invitee>) -> ScheduledEventSummary {
     ScheduledEventSummary {
         uuid: event.uuid().to_owned(),
+        property_id: event.property_id(),
+        agent_id: event.agent_id(),
         uri: event.uri,
         status: event.status,
         start: event.start_time,

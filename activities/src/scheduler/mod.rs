@@ -12,10 +12,13 @@
 //!   `RateLimited` with Calendly's delay, 5xx `Unavailable` (the shared mapping).
 //! - [`client`]: [`CalendlyClient`]; every request goes through [`crate::http::Http::send`],
 //!   so it is logged and redacted like every other provider call.
+//! - [`booking`]: how an invitee maps to a booking (id, event ids, request), shared with the
+//!   webhook shim.
 //! - [`changes`]: the `list_scheduled_changes` activity's body.
 //!
 //! [`ProviderError::BadResponse`]: crate::error::ProviderError::BadResponse
 
+pub mod booking;
 pub mod changes;
 pub mod classify;
 pub mod client;

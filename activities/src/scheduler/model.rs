@@ -84,9 +84,38 @@ pub struct ScheduledEvent {
     pub location: Option<EventLocation>,
     #[serde(default)]
     pub cancellation: Option<Cancellation>,
+    /// URI of the event type (the property, see [`super::booking::property_id`]).
+    #[serde(default)]
+    pub event_type: Option<String>,
+    /// The hosts (the agent, see [`super::booking::agent_id`]).
+    #[serde(default)]
+    pub event_memberships: Vec<EventMembership>,
+}
+
+/// One host of a scheduled event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct EventMembership {
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub user_email: Option<String>,
 }
 
 impl ScheduledEvent {
+    /// The property this event is about (shared mapping with the webhook shim).
+    pub fn property_id(&self) -> String {
+        super::booking::property_id(self.event_type.as_deref())
+    }
+
+    /// The agent hosting this event (shared mapping with the webhook shim).
+    pub fn agent_id(&self) -> String {
+        let host = self.event_memberships.first();
+        super::booking::agent_id(
+            host.and_then(|h| h.user_email.as_deref()),
+            host.and_then(|h| h.user.as_deref()),
+        )
+    }
+
     /// The UUID at the end of [`Self::uri`] (checked non-empty by [`Validate`]).
     pub fn uuid(&self) -> &str {
         last_segment(&self.uri)
@@ -127,6 +156,9 @@ pub struct Invitee {
     pub cancellation: Option<Cancellation>,
     #[serde(default)]
     pub questions_and_answers: Vec<QuestionAndAnswer>,
+    /// The phone number the invitee gave for text reminders.
+    #[serde(default)]
+    pub text_reminder_number: Option<String>,
     /// URI of the invitee's scheduled event (API resources).
     #[serde(default)]
     pub event: Option<String>,

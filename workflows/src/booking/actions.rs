@@ -19,7 +19,11 @@ use temporalio_sdk::WorkflowContext;
 
 use super::BookingWorkflow;
 use crate::{
-    lifecycle::{Action, ActionFailure, ActionOutcome, BookingState, CrmStage, EmailKind},
+    ledger::{
+        LedgerConfig, MoveRequest, ReserveStatus, Window,
+        calls::{self, MoveSlot, MoveSlotInput, ReleaseSlot, ReleaseSlotInput},
+    },
+    lifecycle::{Action, ActionFailure, ActionOutcome, BookingState, CrmStage, EmailKind, Slot},
     settings::BookingSettings,
 };
 
@@ -40,6 +44,42 @@ pub async fn perform(
         )
     };
     match action {
+        Action::ReleaseSlot => {
+            let name = calls::LEDGER_RELEASE;
+            let input = ReleaseSlotInput {
+                ledger_id: ledger_config(booking).workflow_id(),
+                booking_id,
+            };
+            ctx.execute_activity(
+                ReleaseSlot,
+                input,
+                ledger_options(settings, name, "release slot"),
+            )
+            .await
+            .map(|_| ActionOutcome::SlotReleased)
+            .map_err(|e| failure(&e, settings.activities.get(name).maximum_attempts))
+        }
+        Action::MoveSlot { tour } => {
+            let name = calls::LEDGER_MOVE;
+            let input = MoveSlotInput {
+                ledger_id: ledger_config(booking).workflow_id(),
+                request: MoveRequest {
+                    booking_id,
+                    window: window(tour),
+                },
+            };
+            ctx.execute_activity(MoveSlot, input, ledger_options(settings, name, "move slot"))
+                .await
+                .map(|outcome| ActionOutcome::SlotMoved {
+                    confirmed: outcome.status != ReserveStatus::Refused,
+                    detail: if outcome.status == ReserveStatus::Refused {
+                        format!("the ledger kept the old slot: {}", outcome.reason)
+                    } else {
+                        "slot moved in the ledger".into()
+                    },
+                })
+                .map_err(|e| failure(&e, settings.activities.get(name).maximum_attempts))
+        }
         Action::CreateCalendarEvent { tour } => {
             let (opts, policy) = options(
                 activity::ENSURE_CALENDAR_EVENT,
@@ -168,19 +208,43 @@ pub async fn perform(
                 activity::SEND_EMAIL,
                 format!("email: {}", describe_email(*kind)),
             );
+            let mut template_data = serde_json::json!({
+                "lead_name": booking.lead().name,
+                "property_id": booking.property_id(),
+                "tour_start": booking.tour().start().to_rfc3339(),
+                "tour_end": booking.tour().end().to_rfc3339(),
+                "lead_timezone": booking.lead().timezone,
+            });
+            // Only the ledger's emails carry ledger data, so the pre-ledger emails (and their
+            // recorded histories) keep exactly the data they always had.
+            match booking.slot() {
+                Slot::Refused {
+                    reason,
+                    alternatives,
+                } if *kind == EmailKind::SlotUnavailable => {
+                    template_data["refusal_reason"] = reason.clone().into();
+                    template_data["alternatives"] = alternatives
+                        .iter()
+                        .map(|w| {
+                            serde_json::json!({
+                                "start": w.start.to_rfc3339(),
+                                "end": w.end.to_rfc3339(),
+                            })
+                        })
+                        .collect();
+                }
+                Slot::Waitlisted { position } if *kind == EmailKind::Waitlisted => {
+                    template_data["waitlist_position"] = (*position).into();
+                }
+                _ => {}
+            }
             let message = EmailMessage {
                 booking_id,
                 step: step.clone(),
                 to_email: booking.lead().email.to_string(),
                 to_name: booking.lead().name.clone(),
                 template_id: template.clone(),
-                template_data: serde_json::json!({
-                    "lead_name": booking.lead().name,
-                    "property_id": booking.property_id(),
-                    "tour_start": booking.tour().start().to_rfc3339(),
-                    "tour_end": booking.tour().end().to_rfc3339(),
-                    "lead_timezone": booking.lead().timezone,
-                }),
+                template_data,
             };
             ctx.execute_activity(BookingActivities::send_email, message, opts)
                 .await
@@ -189,6 +253,34 @@ pub async fn perform(
                 })
                 .map_err(|e| failure(&e, policy.maximum_attempts))
         }
+    }
+}
+
+/// The ledger that holds this booking's slot: its open house, or its agent's calendar.
+pub fn ledger_config(booking: &BookingState) -> LedgerConfig {
+    match booking.kind() {
+        // Capacity 0: a ledger started by its first RSVP takes the worker's default capacity.
+        booking_proto::v1::BookingKind::OpenHouse => {
+            LedgerConfig::open_house(booking.property_id(), 0)
+        }
+        _ => LedgerConfig::agent(booking.agent_id()),
+    }
+}
+
+/// Activity options for the ledger calls: the default provider-call policy (retries with
+/// backoff), as the ledger is another service from the booking's point of view.
+pub fn ledger_options(
+    settings: &BookingSettings,
+    name: &str,
+    summary: &str,
+) -> temporalio_sdk::ActivityOptions {
+    settings.activities.get(name).options(summary.to_owned())
+}
+
+pub fn window(tour: &booking_proto::domain::TourSlot) -> Window {
+    Window {
+        start: tour.start(),
+        end: tour.end(),
     }
 }
 
@@ -204,6 +296,9 @@ fn describe_email(kind: EmailKind) -> &'static str {
         EmailKind::RescheduleNotice => "reschedule notice",
         EmailKind::Cancellation => "cancellation and rebook",
         EmailKind::ReviewRequest => "review request",
+        EmailKind::Waitlisted => "open house full: waitlisted",
+        EmailKind::SeatGranted => "a seat freed up: you're in",
+        EmailKind::SlotUnavailable => "slot unavailable, here are alternatives",
     }
 }
 
@@ -230,7 +325,7 @@ fn tour_type(booking: &BookingState) -> String {
 
 /// The failure the machine records: the provider's error type and message from the
 /// application failure Temporal retried, and how many attempts it took.
-fn failure(err: &ActivityExecutionError, maximum_attempts: u32) -> ActionFailure {
+pub fn failure(err: &ActivityExecutionError, maximum_attempts: u32) -> ActionFailure {
     let Some(top) = err.failure() else {
         return ActionFailure {
             error_type: "PayloadConversion".into(),

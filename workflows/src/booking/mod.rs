@@ -33,7 +33,20 @@ use temporalio_sdk::{
 
 pub use attributes::status_keyword;
 
+/// Patch id of the slot ledger path: histories recorded before it take the old path.
+pub const SLOT_LEDGER_PATCH: &str = "slot-ledger";
+
+use booking_activities::{BookingActivities, inputs::CheckFreeBusyInput, policy::activity};
+use booking_proto::v1::BookingKind;
+
 use crate::{
+    ledger::{
+        ReserveRequest, ReserveStatus, SeatGranted, Window,
+        calls::{
+            LEDGER_RELEASE, LEDGER_RESERVE, ReleaseSlot, ReleaseSlotInput, ReserveSlot,
+            ReserveSlotInput,
+        },
+    },
     lifecycle::{BookingState, Event, Outcome, snapshot},
     settings::{BookingSettings, SettingsSource},
 };
@@ -78,8 +91,13 @@ impl BookingWorkflow {
                     .build(),
             )
             .await?;
-        let (booking, _) = BookingState::start(valid, now(ctx)?, settings.follow_up.clone())
+        let (mut booking, _) = BookingState::start(valid, now(ctx)?, settings.follow_up.clone())
             .map_err(ApplicationFailure::non_retryable)?;
+        // Bookings recorded before the slot ledger replay without reserving; new ones reserve
+        // before anything else happens.
+        if ctx.patched(SLOT_LEDGER_PATCH) {
+            Self::reserve_slot(ctx, &settings, &mut booking).await?;
+        }
         ctx.state_mut(|s| s.booking = Some(booking));
 
         let mut published = attributes::Published::default();
@@ -152,6 +170,12 @@ impl BookingWorkflow {
     ) {
         let event = signals::tour_complete(&signal);
         self.receive(ctx, "tour_complete", &signal.event_id, event);
+    }
+
+    /// The slot ledger gave this waitlisted booking a seat that came free.
+    #[signal]
+    pub fn seat_granted(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _grant: SeatGranted) {
+        self.inbox.push_back(Event::SeatGranted);
     }
 
     /// An operator retries the step that failed for good.
@@ -332,6 +356,98 @@ impl BookingWorkflow {
                 }
             }
         }
+    }
+
+    /// Reserves the booking's slot in its ledger, then checks the agent's real calendar as the
+    /// final guard (private viewings: an open house is one event everyone shares). A taken
+    /// slot refuses the booking with the reason and alternatives; a full open house waitlists
+    /// it.
+    async fn reserve_slot(
+        ctx: &WorkflowContext<Self>,
+        settings: &BookingSettings,
+        booking: &mut BookingState,
+    ) -> WorkflowResult<()> {
+        let config = actions::ledger_config(booking);
+        let ledger_id = config.workflow_id();
+        let booking_id = booking.booking_id().to_string();
+        let request = ReserveRequest {
+            booking_id: booking_id.clone(),
+            window: actions::window(&booking.tour()),
+            seats: 1,
+            notify_workflow_id: ctx.workflow_id().to_owned(),
+        };
+        let outcome = ctx
+            .execute_activity(
+                ReserveSlot,
+                ReserveSlotInput {
+                    ledger: config,
+                    request,
+                },
+                actions::ledger_options(settings, LEDGER_RESERVE, "reserve slot in the ledger"),
+            )
+            .await?;
+        let now = now(ctx)?;
+        match outcome.status {
+            ReserveStatus::Refused => {
+                booking.refuse_slot(&outcome.reason, outcome.alternatives, now)
+            }
+            ReserveStatus::Waitlisted => booking.wait_for_seat(outcome.waitlist_position, now),
+            ReserveStatus::Confirmed if booking.kind() == BookingKind::OpenHouse => {
+                booking.hold_slot(now)
+            }
+            ReserveStatus::Confirmed => {
+                let tour = booking.tour();
+                let free_busy = ctx
+                    .execute_activity(
+                        BookingActivities::check_free_busy,
+                        CheckFreeBusyInput {
+                            booking_id: booking_id.clone(),
+                            calendar_id: settings.calendar_id.clone(),
+                            start: tour.start(),
+                            end: tour.end(),
+                        },
+                        settings
+                            .activities
+                            .get(activity::CHECK_FREE_BUSY)
+                            .options("check the agent's calendar is free"),
+                    )
+                    .await?;
+                if free_busy.free {
+                    booking.hold_slot(now);
+                    return Ok(());
+                }
+                // Busy on the real calendar (an event the ledger does not know about): give
+                // the slot back, and offer the first window of the same length after the busy
+                // time.
+                ctx.execute_activity(
+                    ReleaseSlot,
+                    ReleaseSlotInput {
+                        ledger_id,
+                        booking_id,
+                    },
+                    actions::ledger_options(settings, LEDGER_RELEASE, "release slot"),
+                )
+                .await?;
+                let length = tour.end() - tour.start();
+                let alternatives = free_busy
+                    .busy
+                    .iter()
+                    .map(|busy| busy.end)
+                    .max()
+                    .map(|start| Window {
+                        start,
+                        end: start + length,
+                    })
+                    .into_iter()
+                    .collect();
+                booking.refuse_slot(
+                    "the agent's calendar is busy at that time",
+                    alternatives,
+                    now,
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Sleeps until the next planned step is due or a signal arrives, whichever is first.

@@ -38,6 +38,12 @@ pub enum EmailKind {
     RescheduleNotice,
     Cancellation,
     ReviewRequest,
+    /// Open house full: the lead is on the waitlist (slot ledger path only).
+    Waitlisted,
+    /// A seat came free and the waitlisted lead got it.
+    SeatGranted,
+    /// The slot was taken: the booking is refused, with alternatives.
+    SlotUnavailable,
 }
 
 impl EmailKind {
@@ -118,6 +124,13 @@ pub enum Action {
         template: String,
         step: String,
     },
+    /// Give the booking's seats back to its slot ledger (which promotes waiting bookings).
+    ReleaseSlot,
+    /// Move the booking's holding in its slot ledger to the new tour time.
+    MoveSlot {
+        #[serde(with = "domain_serde::tour_slot")]
+        tour: TourSlot,
+    },
 }
 
 impl Action {
@@ -131,6 +144,8 @@ impl Action {
             Self::UpdateCrmStage { stage } => format!("crm.stage:{stage}"),
             Self::CreateCrmTask { kind, .. } => format!("crm.task:{kind}"),
             Self::SendEmail { step, .. } => format!("email:{step}"),
+            Self::ReleaseSlot => "ledger.release".into(),
+            Self::MoveSlot { .. } => "ledger.move".into(),
         }
     }
 
@@ -169,6 +184,12 @@ pub enum ActionOutcome {
     EmailSent {
         message_id: Option<String>,
     },
+    SlotReleased,
+    /// `confirmed` is false when the ledger refused the new window (the old holding stays).
+    SlotMoved {
+        confirmed: bool,
+        detail: String,
+    },
 }
 
 impl ActionOutcome {
@@ -184,6 +205,8 @@ impl ActionOutcome {
                 | (Self::CrmStageUpdated, Action::UpdateCrmStage { .. })
                 | (Self::CrmTaskCreated { .. }, Action::CreateCrmTask { .. })
                 | (Self::EmailSent { .. }, Action::SendEmail { .. })
+                | (Self::SlotReleased, Action::ReleaseSlot)
+                | (Self::SlotMoved { .. }, Action::MoveSlot { .. })
         )
     }
 
@@ -204,6 +227,8 @@ impl ActionOutcome {
                 message_id: Some(id),
             } => format!("sent (message {id})"),
             Self::EmailSent { message_id: None } => "already sent earlier; not sent again".into(),
+            Self::SlotReleased => "slot released in the ledger".into(),
+            Self::SlotMoved { detail, .. } => detail.clone(),
         }
     }
 }

@@ -40,6 +40,8 @@ pub enum Event {
     OperatorSkip {
         event_id: EventId,
     },
+    /// The slot ledger gave a waitlisted booking its seat.
+    SeatGranted,
     /// The follow-up timer fired: every planned step due by `now` moves to the action queue.
     Due,
     ActionSucceeded {
@@ -65,7 +67,10 @@ impl Event {
             | Self::TourComplete { event_id }
             | Self::OperatorRetry { event_id }
             | Self::OperatorSkip { event_id } => Some(event_id),
-            Self::Due | Self::ActionSucceeded { .. } | Self::ActionFailed { .. } => None,
+            Self::SeatGranted
+            | Self::Due
+            | Self::ActionSucceeded { .. }
+            | Self::ActionFailed { .. } => None,
         }
     }
 
@@ -79,6 +84,7 @@ impl Event {
             Self::TourComplete { .. } => "tour_complete",
             Self::OperatorRetry { .. } => "operator_retry",
             Self::OperatorSkip { .. } => "operator_skip",
+            Self::SeatGranted => "seat_granted",
             Self::Due => "due",
             Self::ActionSucceeded { .. } => "action_succeeded",
             Self::ActionFailed { .. } => "action_failed",

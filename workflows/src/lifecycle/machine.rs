@@ -13,7 +13,7 @@ use super::action::{Action, ActionId, EmailKind};
 use super::event::{Event, Refusal};
 use super::policy::{FollowUpPolicy, PolicyErrors};
 use super::queue::ActionQueue;
-use super::state::{BookingState, BookingStatus, ExternalIds, Lead, RefusedEvent};
+use super::state::{BookingState, BookingStatus, ExternalIds, Lead, RefusedEvent, Slot};
 
 /// What an accepted event did.
 #[derive(Clone, Debug, PartialEq)]
@@ -102,6 +102,7 @@ impl BookingState {
             last_failure: None,
             refused_events: Vec::new(),
             policy,
+            slot: Slot::Untracked,
         };
         let detail = format!(
             "{} for {} on {}",
@@ -178,6 +179,7 @@ impl BookingState {
             Event::TourComplete { .. } => self.complete_tour(now),
             Event::OperatorRetry { .. } => self.operator_retry(now),
             Event::OperatorSkip { .. } => self.operator_skip(now),
+            Event::SeatGranted => self.grant_seat(now),
             Event::Due => {
                 self.fire_due(now);
                 Ok(())

@@ -42,6 +42,7 @@ mod policy;
 mod queue;
 mod reports;
 mod signals;
+mod slot;
 mod snapshot;
 mod state;
 
@@ -55,11 +56,12 @@ pub use event::{Event, Refusal};
 pub use machine::{Outcome, Transition};
 pub use plan::{FollowUpKind, PlannedStep};
 pub use policy::{
-    CancellationPolicy, CompletionPolicy, ConfirmedPolicy, FollowUpPolicy, PendingPolicy,
-    PolicyError, PolicyErrors, PreparationPolicy, QuestionnairePolicy, ReschedulePolicy, Span,
+    CancellationPolicy, CompletionPolicy, ConfirmedPolicy, FollowUpPolicy, LedgerEmailPolicy,
+    PendingPolicy, PolicyError, PolicyErrors, PreparationPolicy, QuestionnairePolicy,
+    ReschedulePolicy, Span,
 };
 pub use queue::{Progress, QueuedAction};
 pub use snapshot::snapshot;
 pub use state::{
-    BookingState, BookingStatus, ExternalIds, Failure, Lead, RefusedEvent, StepRecord,
+    BookingState, BookingStatus, ExternalIds, Failure, Lead, RefusedEvent, Slot, StepRecord,
 };

@@ -179,6 +179,10 @@ impl BookingState {
     fn ideal_schedule(&self) -> Vec<PlannedStep> {
         let policy = &self.policy;
         let mut steps = Vec::new();
+        // A waitlisted lead has no tour yet: no reminders, no call task, until a seat frees.
+        if matches!(self.slot, super::state::Slot::Waitlisted { .. }) {
+            return steps;
+        }
         match self.status {
             BookingStatus::PendingConfirmation => {
                 for offset in &policy.pending.reminders_after {

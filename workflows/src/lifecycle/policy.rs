@@ -75,6 +75,26 @@ pub struct FollowUpPolicy {
     pub reschedule: ReschedulePolicy,
     pub cancellation: CancellationPolicy,
     pub completion: CompletionPolicy,
+    pub ledger: LedgerEmailPolicy,
+}
+
+/// Emails of the slot ledger path: waitlisted, seat granted, slot unavailable (refused).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerEmailPolicy {
+    pub waitlisted_template: String,
+    pub seat_granted_template: String,
+    pub unavailable_template: String,
+}
+
+impl Default for LedgerEmailPolicy {
+    fn default() -> Self {
+        Self {
+            waitlisted_template: "open-house-waitlisted".into(),
+            seat_granted_template: "open-house-seat-granted".into(),
+            unavailable_template: "slot-unavailable-alternatives".into(),
+        }
+    }
 }
 
 /// While the lead has not confirmed: the ask goes out at once, then reminders, then a human.

@@ -72,7 +72,9 @@ impl BookingState {
             ActionOutcome::CalendarEventMoved
             | ActionOutcome::CrmStageUpdated
             | ActionOutcome::CrmTaskCreated { .. }
-            | ActionOutcome::EmailSent { .. } => {}
+            | ActionOutcome::EmailSent { .. }
+            | ActionOutcome::SlotReleased
+            | ActionOutcome::SlotMoved { .. } => {}
         }
         self.record(step, now, outcome.describe());
         Ok(())

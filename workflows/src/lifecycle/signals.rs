@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::action::{Action, CrmStage, EmailKind};
 use super::machine::{Refused, describe_tour};
 use super::queue::{Progress, QueuedAction};
-use super::state::{BookingState, BookingStatus};
+use super::state::{BookingState, BookingStatus, Slot};
 
 impl BookingState {
     fn refuse_when_closed(&self) -> Refused {
@@ -76,6 +76,15 @@ impl BookingState {
         });
         self.note_dropped(&dropped, "the tour moved", now);
 
+        // The ledger follows the tour; a move not run yet is retargeted rather than repeated.
+        if matches!(self.slot, Slot::Held | Slot::Waitlisted { .. }) {
+            let dropped = self
+                .queue
+                .drop_not_running(|action| matches!(action, Action::MoveSlot { .. }));
+            self.note_dropped(&dropped, "the tour moved again", now);
+            self.queue.push(Action::MoveSlot { tour });
+        }
+
         // Never a second event: a create that has not run yet just uses the new time, a move
         // that has not run yet is retargeted, and otherwise the existing event is moved.
         let may_exist = self.calendar_event_may_exist();
@@ -128,10 +137,19 @@ impl BookingState {
         // Queue order is the guarantee: the CRM and the lead hear of the cancellation only
         // after the event is gone. The delete is dropped on reaching the head if no event
         // exists by then (see `settle_queue`), which also covers a create still running now.
+        // The seat goes back first, so the next lead in line is promoted without waiting for
+        // the calendar and the CRM.
+        let was_waitlisted = matches!(self.slot, Slot::Waitlisted { .. });
+        if matches!(self.slot, Slot::Held | Slot::Waitlisted { .. }) {
+            self.queue.push(Action::ReleaseSlot);
+            self.slot = Slot::Released;
+        }
         self.queue.push(Action::DeleteCalendarEvent);
-        self.queue.push(Action::UpdateCrmStage {
-            stage: CrmStage::Cancelled,
-        });
+        if !was_waitlisted {
+            self.queue.push(Action::UpdateCrmStage {
+                stage: CrmStage::Cancelled,
+            });
+        }
         self.queue_email(EmailKind::Cancellation, "cancellation");
         self.replan(now);
         Ok(())
@@ -194,6 +212,9 @@ impl BookingState {
             EmailKind::RescheduleNotice => &policy.reschedule.notice_template,
             EmailKind::Cancellation => &policy.cancellation.template,
             EmailKind::ReviewRequest => &policy.completion.review_template,
+            EmailKind::Waitlisted => &policy.ledger.waitlisted_template,
+            EmailKind::SeatGranted => &policy.ledger.seat_granted_template,
+            EmailKind::SlotUnavailable => &policy.ledger.unavailable_template,
         }
         .clone();
         self.queue.push(Action::SendEmail {
@@ -211,7 +232,9 @@ impl BookingState {
         move |action| match (status, action) {
             (BookingStatus::PendingConfirmation, _) => false,
             (_, Action::SendEmail { kind, .. }) => match status {
-                BookingStatus::Cancelled => *kind != EmailKind::Cancellation,
+                BookingStatus::Cancelled => {
+                    !matches!(kind, EmailKind::Cancellation | EmailKind::SlotUnavailable)
+                }
                 BookingStatus::TourComplete => *kind != EmailKind::ReviewRequest,
                 _ => {
                     kind.is_pending_only() || (visited && *kind == EmailKind::QuestionnaireReminder)
@@ -219,7 +242,10 @@ impl BookingState {
             },
             // The only task is the call to a lead who has not confirmed.
             (_, Action::CreateCrmTask { .. }) => true,
-            (BookingStatus::Cancelled, Action::MoveCalendarEvent { .. }) => true,
+            (
+                BookingStatus::Cancelled,
+                Action::MoveCalendarEvent { .. } | Action::MoveSlot { .. },
+            ) => true,
             _ => false,
         }
     }

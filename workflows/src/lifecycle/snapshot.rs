@@ -4,7 +4,17 @@ use booking_proto::time::to_timestamp;
 use booking_proto::v1;
 
 use super::queue::Progress;
-use super::state::{BookingState, BookingStatus};
+use super::state::{BookingState, BookingStatus, Slot};
+
+fn slot_word(slot: &Slot) -> &'static str {
+    match slot {
+        Slot::Untracked => "untracked",
+        Slot::Held => "held",
+        Slot::Waitlisted { .. } => "waitlisted",
+        Slot::Refused { .. } => "refused",
+        Slot::Released => "released",
+    }
+}
 
 pub fn snapshot(state: &BookingState) -> v1::BookingSnapshot {
     let external = state.external_ids();
@@ -50,6 +60,25 @@ pub fn snapshot(state: &BookingState) -> v1::BookingSnapshot {
             })
             .collect(),
         events_seen: u32::try_from(state.events_seen()).unwrap_or(u32::MAX),
+        slot: slot_word(state.slot()).to_owned(),
+        waitlist_position: match state.slot() {
+            Slot::Waitlisted { position } => *position,
+            _ => 0,
+        },
+        refusal_reason: match state.slot() {
+            Slot::Refused { reason, .. } => reason.clone(),
+            _ => String::new(),
+        },
+        alternatives: match state.slot() {
+            Slot::Refused { alternatives, .. } => alternatives
+                .iter()
+                .map(|w| v1::TourWindow {
+                    start: Some(to_timestamp(w.start)),
+                    end: Some(to_timestamp(w.end)),
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
     }
 }
 

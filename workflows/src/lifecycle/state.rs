@@ -122,6 +122,29 @@ pub struct BookingState {
     pub(super) refused_events: Vec<RefusedEvent>,
     /// Fixed at start, so a policy change for new bookings never reshuffles running ones.
     pub(super) policy: FollowUpPolicy,
+    /// Where the booking stands in its slot ledger. Bookings from before the ledger (and their
+    /// replays) stay `Untracked` and never queue a ledger action.
+    #[serde(default)]
+    pub(super) slot: Slot,
+}
+
+/// The booking's holding in its slot ledger.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Slot {
+    #[default]
+    Untracked,
+    Held,
+    /// Open house full; the ledger signals `seat_granted` when a seat frees.
+    Waitlisted {
+        position: u32,
+    },
+    /// The slot was taken (by the ledger or on the real calendar); the booking was refused.
+    Refused {
+        reason: String,
+        alternatives: Vec<crate::ledger::Window>,
+    },
+    Released,
 }
 
 impl BookingState {
@@ -131,6 +154,10 @@ impl BookingState {
 
     pub fn status(&self) -> BookingStatus {
         self.status
+    }
+
+    pub fn slot(&self) -> &Slot {
+        &self.slot
     }
 
     pub fn kind(&self) -> v1::BookingKind {

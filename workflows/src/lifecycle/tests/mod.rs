@@ -3,6 +3,7 @@
 
 mod properties;
 mod rules;
+mod slot;
 
 use booking_proto::domain::{EventId, TourSlot, ValidBooking};
 use booking_proto::v1;
@@ -82,6 +83,11 @@ fn success_for(id: ActionId, action: &Action) -> ActionOutcome {
         },
         Action::SendEmail { .. } => ActionOutcome::EmailSent {
             message_id: Some(format!("msg{}", id.0)),
+        },
+        Action::ReleaseSlot => ActionOutcome::SlotReleased,
+        Action::MoveSlot { .. } => ActionOutcome::SlotMoved {
+            confirmed: true,
+            detail: "moved".into(),
         },
     }
 }

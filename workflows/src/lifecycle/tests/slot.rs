@@ -1,0 +1,127 @@
+//! The slot ledger's side of the lifecycle: waitlist, seat granted, refusal, release, move.
+
+use chrono::TimeDelta;
+
+use super::{eid, started, t0};
+use crate::lifecycle::{Action, BookingStatus, EmailKind, Event, Slot};
+
+fn queued(state: &crate::lifecycle::BookingState) -> Vec<Action> {
+    state.queued_actions().map(|q| q.action.clone()).collect()
+}
+
+#[test]
+fn a_waitlisted_booking_does_nothing_but_say_so_until_a_seat_is_granted() {
+    let mut state = started(TimeDelta::days(3));
+    state.wait_for_seat(4, t0());
+    assert_eq!(state.slot(), &Slot::Waitlisted { position: 4 });
+    let actions = queued(&state);
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0].email_kind(), Some(EmailKind::Waitlisted));
+    assert!(state.plan().is_empty(), "no reminders while waiting");
+
+    state.apply(Event::SeatGranted, t0()).unwrap();
+    assert_eq!(state.slot(), &Slot::Held);
+    let actions = queued(&state);
+    assert!(actions.contains(&Action::UpsertCrmContact));
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::CreateCalendarEvent { .. }))
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|a| a.email_kind() == Some(EmailKind::SeatGranted))
+    );
+    assert!(
+        !state.plan().is_empty(),
+        "pending reminders are planned again"
+    );
+    // A second grant is refused, not applied twice.
+    assert!(state.apply(Event::SeatGranted, t0()).is_err());
+}
+
+#[test]
+fn cancelling_a_waitlisted_booking_releases_its_place_and_creates_nothing() {
+    let mut state = started(TimeDelta::days(3));
+    state.wait_for_seat(1, t0());
+    state
+        .apply(
+            Event::Cancel {
+                event_id: eid("cancel-1"),
+                reason: "no longer interested".into(),
+                cancelled_by: "lead".into(),
+            },
+            t0(),
+        )
+        .unwrap();
+    let actions = queued(&state);
+    assert!(actions.contains(&Action::ReleaseSlot), "{actions:?}");
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::UpdateCrmStage { .. })),
+        "no CRM contact exists to update: {actions:?}"
+    );
+}
+
+#[test]
+fn a_refused_slot_cancels_with_the_reason_and_one_alternatives_email() {
+    let mut state = started(TimeDelta::days(3));
+    state.refuse_slot("already booked", Vec::new(), t0());
+    assert_eq!(state.status(), BookingStatus::Cancelled);
+    let actions = queued(&state);
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0].email_kind(), Some(EmailKind::SlotUnavailable));
+    assert!(matches!(state.slot(), Slot::Refused { reason, .. } if reason == "already booked"));
+}
+
+#[test]
+fn a_held_slot_is_released_on_cancel_and_moved_on_reschedule() {
+    let mut state = started(TimeDelta::days(3));
+    state.hold_slot(t0());
+    let tour = super::slot(t0() + TimeDelta::days(4));
+    state
+        .apply(
+            Event::Reschedule {
+                event_id: eid("resched-1"),
+                tour,
+                source_ref: String::new(),
+            },
+            t0(),
+        )
+        .unwrap();
+    assert!(queued(&state).contains(&Action::MoveSlot { tour }));
+    state
+        .apply(
+            Event::Cancel {
+                event_id: eid("cancel-1"),
+                reason: "plans changed".into(),
+                cancelled_by: "lead".into(),
+            },
+            t0(),
+        )
+        .unwrap();
+    let actions = queued(&state);
+    assert!(actions.contains(&Action::ReleaseSlot));
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::MoveSlot { .. })),
+        "a move not run yet is moot after the cancel"
+    );
+}
+
+#[test]
+fn bookings_without_a_ledger_never_queue_ledger_actions() {
+    let mut state = started(TimeDelta::days(3));
+    state
+        .apply(
+            Event::Cancel {
+                event_id: eid("cancel-1"),
+                reason: "plans changed".into(),
+                cancelled_by: "lead".into(),
+            },
+            t0(),
+        )
+        .unwrap();
+    assert!(!queued(&state).contains(&Action::ReleaseSlot));
+}
