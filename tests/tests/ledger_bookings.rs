@@ -185,3 +185,66 @@ async fn an_open_house_fills_waitlists_and_promotes_the_next_in_line() {
     app.record_history(&id_of(&next_in_line[0]), "open_house_waitlist")
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reschedule_into_a_taken_agent_slot_is_refused_and_the_booking_keeps_its_own() {
+    let app = TestApp::spawn().await;
+    let (first_tour, second_tour) = (tour_in_days(3), tour_in_days(4));
+    let first = app.start(request_for(first_tour)).await;
+    let second = app.start(request_for(second_tour)).await;
+    for id in [&first, &second] {
+        app.wait_for_email(id, "ask-to-confirm").await;
+    }
+
+    app.signal(
+        &second,
+        "reschedule-into-first",
+        BookingSignal::Reschedule {
+            tour: first_tour,
+            source_ref: String::new(),
+        },
+    )
+    .await;
+    let refused = app
+        .snapshot_where(&second, "the refused reschedule", |s| {
+            s.refused_events.iter().any(|r| r.event == "reschedule")
+        })
+        .await;
+    let reason = &refused
+        .refused_events
+        .iter()
+        .find(|r| r.event == "reschedule")
+        .unwrap()
+        .reason;
+    assert!(reason.contains("not available"), "{reason}");
+    app.wait_for_email(&second, "reschedule-refused#").await;
+    assert!(
+        !app.email_steps(&second)
+            .await
+            .iter()
+            .any(|s| s.starts_with("reschedule-notice")),
+        "no notice of a move that did not happen"
+    );
+    let kept = app
+        .snapshot_where(&second, "every queued action to have run", |s| {
+            // Queued actions are the pending entries without a due time.
+            s.steps_pending.iter().all(|p| p.due_at.is_some())
+        })
+        .await;
+    assert_eq!(kept.tour, Some(second_tour.to_proto()));
+
+    // The agent's calendar and ledger hold each booking once, at its own time.
+    for (id, tour) in [(&first, first_tour), (&second, second_tour)] {
+        let events = app.calendar_events(id).await;
+        assert_eq!(events.len(), 1);
+        let start = events[0].start.date_time.as_deref().unwrap();
+        assert_eq!(
+            chrono::DateTime::parse_from_rfc3339(start).unwrap(),
+            tour.start()
+        );
+    }
+    let ledger = ledger_state(&app, &LedgerConfig::agent("agent-alex").workflow_id())
+        .await
+        .expect("the agent's ledger runs");
+    assert_eq!(ledger.reservations.len(), 2);
+}

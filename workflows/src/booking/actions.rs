@@ -59,7 +59,7 @@ pub async fn perform(
             .map(|_| ActionOutcome::SlotReleased)
             .map_err(|e| failure(&e, settings.activities.get(name).maximum_attempts))
         }
-        Action::MoveSlot { tour } => {
+        Action::MoveSlot { tour, .. } => {
             let name = calls::LEDGER_MOVE;
             let input = MoveSlotInput {
                 ledger_id: ledger_config(booking).workflow_id(),

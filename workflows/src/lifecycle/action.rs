@@ -126,10 +126,13 @@ pub enum Action {
     },
     /// Give the booking's seats back to its slot ledger (which promotes waiting bookings).
     ReleaseSlot,
-    /// Move the booking's holding in its slot ledger to the new tour time.
+    /// Move the booking's holding in its slot ledger to the new tour time. `from` is the
+    /// window the ledger holds now, which the booking returns to if the ledger refuses.
     MoveSlot {
         #[serde(with = "domain_serde::tour_slot")]
         tour: TourSlot,
+        #[serde(with = "domain_serde::tour_slot")]
+        from: TourSlot,
     },
 }
 

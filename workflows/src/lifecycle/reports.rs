@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::action::{ActionFailure, ActionId, ActionOutcome};
+use super::action::{Action, ActionFailure, ActionId, ActionOutcome};
 use super::machine::Refused;
 use super::queue::{Progress, QueuedAction};
 use super::state::{BookingState, Failure};
@@ -59,7 +59,22 @@ impl BookingState {
             ));
         }
         let step = head.action.step_name();
-        self.queue.pop_head();
+        let finished = self.queue.pop_head();
+        if let (
+            Some(QueuedAction {
+                action: Action::MoveSlot { tour, from },
+                ..
+            }),
+            ActionOutcome::SlotMoved {
+                confirmed: false,
+                detail,
+            },
+        ) = (finished, outcome)
+        {
+            self.record(step, now, detail.clone());
+            self.slot_move_refused(tour, from, detail, now);
+            return Ok(());
+        }
         match outcome {
             ActionOutcome::CalendarEventCreated { calendar_event_id } => {
                 self.external_ids.calendar_event_id = Some(calendar_event_id.clone());

@@ -64,6 +64,7 @@ impl BookingState {
             describe_tour(tour)
         );
         self.record("reschedule", now, detail);
+        let previous = self.tour;
         self.tour = tour;
         self.reschedules += 1;
 
@@ -76,13 +77,21 @@ impl BookingState {
         });
         self.note_dropped(&dropped, "the tour moved", now);
 
-        // The ledger follows the tour; a move not run yet is retargeted rather than repeated.
+        // The ledger follows the tour; a move not run yet is retargeted rather than repeated,
+        // and keeps the window the ledger actually holds as the one to fall back to.
         if matches!(self.slot, Slot::Held | Slot::Waitlisted { .. }) {
             let dropped = self
                 .queue
                 .drop_not_running(|action| matches!(action, Action::MoveSlot { .. }));
+            let from = dropped
+                .iter()
+                .find_map(|item| match item.action {
+                    Action::MoveSlot { from, .. } => Some(from),
+                    _ => None,
+                })
+                .unwrap_or(previous);
             self.note_dropped(&dropped, "the tour moved again", now);
-            self.queue.push(Action::MoveSlot { tour });
+            self.queue.push(Action::MoveSlot { tour, from });
         }
 
         // Never a second event: a create that has not run yet just uses the new time, a move
@@ -193,7 +202,7 @@ impl BookingState {
         Ok(())
     }
 
-    fn calendar_event_may_exist(&self) -> bool {
+    pub(super) fn calendar_event_may_exist(&self) -> bool {
         self.external_ids.live_calendar_event().is_some()
             || self
                 .queue
@@ -256,7 +265,7 @@ impl BookingState {
     }
 
     /// Dropping a blocked action resolves what the operator was needed for.
-    fn note_dropped(&mut self, dropped: &[QueuedAction], why: &str, now: DateTime<Utc>) {
+    pub(super) fn note_dropped(&mut self, dropped: &[QueuedAction], why: &str, now: DateTime<Utc>) {
         for item in dropped {
             if item.progress == Progress::Blocked {
                 self.needs_attention = false;

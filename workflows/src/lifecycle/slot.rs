@@ -2,11 +2,12 @@
 //! anything else and tells the machine the answer with one of these; from then on the machine
 //! queues the ledger's release and move like any other action.
 
+use booking_proto::domain::TourSlot;
 use chrono::{DateTime, Utc};
 
 use super::action::{Action, EmailKind};
-use super::machine::Refused;
-use super::state::{BookingState, BookingStatus, Slot};
+use super::machine::{Refused, describe_tour};
+use super::state::{BookingState, BookingStatus, RefusedEvent, Slot};
 use crate::ledger::Window;
 
 impl BookingState {
@@ -65,5 +66,63 @@ impl BookingState {
         self.queue_email(EmailKind::AskToConfirm, "ask-to-confirm");
         self.replan(now);
         Ok(())
+    }
+
+    /// The ledger refused a reschedule's new window (someone else holds it) and kept `from`.
+    /// The booking goes back to `from`, so the agent is never double-booked: the calendar event
+    /// follows it back, the reschedule notice that has not gone out is dropped, and the lead is
+    /// told the new time was not available.
+    pub(super) fn slot_move_refused(
+        &mut self,
+        tour: TourSlot,
+        from: TourSlot,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) {
+        self.refused_events.push(RefusedEvent {
+            event_id: None,
+            event: "reschedule".into(),
+            reason: format!(
+                "the new time {} is not available: {reason}",
+                describe_tour(tour)
+            ),
+            at: now,
+        });
+        // A later reschedule already queued its own ledger move: that one decides where the
+        // booking ends up, starting from what the ledger really holds.
+        if let Some(item) = self
+            .queue
+            .find_not_running_mut(|action| matches!(action, Action::MoveSlot { .. }))
+        {
+            if let Action::MoveSlot { from: held, .. } = &mut item.action {
+                *held = from;
+            }
+            return;
+        }
+        if self.tour != tour || self.status.is_closed() {
+            return;
+        }
+        self.tour = from;
+        let dropped = self.queue.drop_not_running(|action| {
+            matches!(action, Action::MoveCalendarEvent { .. })
+                || action.email_kind() == Some(EmailKind::RescheduleNotice)
+        });
+        self.note_dropped(&dropped, "the ledger refused the new time", now);
+        let event_may_exist = self.calendar_event_may_exist();
+        let pending_create = self
+            .queue
+            .find_not_running_mut(|action| matches!(action, Action::CreateCalendarEvent { .. }));
+        match pending_create.map(|item| &mut item.action) {
+            Some(Action::CreateCalendarEvent { tour: planned }) => *planned = from,
+            // The event may already sit at the refused time (a move queued before this one
+            // ran first); moving it to where it already is costs one idempotent call.
+            _ if event_may_exist => {
+                self.queue.push(Action::MoveCalendarEvent { tour: from });
+            }
+            _ => {}
+        }
+        let step = format!("reschedule-refused#{}", self.reschedules);
+        self.queue_email(EmailKind::SlotUnavailable, &step);
+        self.replan(now);
     }
 }

@@ -2,8 +2,8 @@
 
 use chrono::TimeDelta;
 
-use super::{eid, started, t0};
-use crate::lifecycle::{Action, BookingStatus, EmailKind, Event, Slot};
+use super::{begin, eid, run_all, started, t0};
+use crate::lifecycle::{Action, ActionOutcome, BookingStatus, EmailKind, Event, Slot};
 
 fn queued(state: &crate::lifecycle::BookingState) -> Vec<Action> {
     state.queued_actions().map(|q| q.action.clone()).collect()
@@ -80,6 +80,7 @@ fn a_refused_slot_cancels_with_the_reason_and_one_alternatives_email() {
 fn a_held_slot_is_released_on_cancel_and_moved_on_reschedule() {
     let mut state = started(TimeDelta::days(3));
     state.hold_slot(t0());
+    let from = state.tour();
     let tour = super::slot(t0() + TimeDelta::days(4));
     state
         .apply(
@@ -91,7 +92,7 @@ fn a_held_slot_is_released_on_cancel_and_moved_on_reschedule() {
             t0(),
         )
         .unwrap();
-    assert!(queued(&state).contains(&Action::MoveSlot { tour }));
+    assert!(queued(&state).contains(&Action::MoveSlot { tour, from }));
     state
         .apply(
             Event::Cancel {
@@ -124,4 +125,81 @@ fn bookings_without_a_ledger_never_queue_ledger_actions() {
         )
         .unwrap();
     assert!(!queued(&state).contains(&Action::ReleaseSlot));
+}
+
+#[test]
+fn a_reschedule_the_ledger_refuses_returns_the_booking_to_the_slot_it_holds() {
+    let mut state = started(TimeDelta::days(3));
+    state.hold_slot(t0());
+    run_all(&mut state, t0());
+    let held = state.tour();
+    let taken = super::slot(t0() + TimeDelta::days(4));
+    state
+        .apply(
+            Event::Reschedule {
+                event_id: eid("resched-1"),
+                tour: taken,
+                source_ref: String::new(),
+            },
+            t0(),
+        )
+        .unwrap();
+
+    // The ledger move runs before the calendar or the lead hear of the new time.
+    let (id, action) = begin(&mut state);
+    assert_eq!(
+        action,
+        Action::MoveSlot {
+            tour: taken,
+            from: held
+        }
+    );
+    state
+        .apply(
+            Event::ActionSucceeded {
+                action_id: id,
+                outcome: ActionOutcome::SlotMoved {
+                    confirmed: false,
+                    detail: "the ledger kept the old slot: already booked".into(),
+                },
+            },
+            t0(),
+        )
+        .unwrap();
+
+    assert_eq!(state.tour(), held, "never two bookings in one agent slot");
+    let actions = queued(&state);
+    assert!(
+        actions.contains(&Action::MoveCalendarEvent { tour: held }),
+        "{actions:?}"
+    );
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a.email_kind() == Some(EmailKind::RescheduleNotice)),
+        "no notice of a move that did not happen: {actions:?}"
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|a| a.email_kind() == Some(EmailKind::SlotUnavailable)),
+        "{actions:?}"
+    );
+    let refusal = state
+        .refused_events()
+        .last()
+        .expect("the refusal is recorded");
+    assert_eq!(refusal.event, "reschedule");
+    assert!(
+        refusal.reason.contains("already booked"),
+        "{}",
+        refusal.reason
+    );
+    for step in state.plan() {
+        assert!(
+            step.due <= held.start(),
+            "{} is planned from the refused time",
+            step.key
+        );
+    }
 }
