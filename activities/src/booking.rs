@@ -104,6 +104,21 @@ impl BookingActivities {
         ctx: ActivityContext,
         message: EmailMessage,
     ) -> Result<EmailReceipt, ActivityError> {
+        if let Some(limit) = message.send_before
+            && chrono::Utc::now() >= limit
+        {
+            tracing::info!(
+                booking_id = %message.booking_id,
+                step = %message.step,
+                %limit,
+                "not sending: the moment this email was about has passed"
+            );
+            return Ok(EmailReceipt {
+                step: message.step.clone(),
+                message_id: String::new(),
+                skipped: Some(format!("not sent: its moment ({limit}) had passed")),
+            });
+        }
         run(
             &ctx,
             activity::SEND_EMAIL,

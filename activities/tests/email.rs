@@ -14,6 +14,7 @@ fn message(step: &str) -> EmailMessage {
         to_name: "Lead".into(),
         template_id: "d-confirm".into(),
         template_data: serde_json::json!({ "when": "tomorrow" }),
+        send_before: None,
     }
 }
 

@@ -45,6 +45,10 @@ pub struct ShimConfig {
     pub handoff_timeout: Duration,
     /// `SHIM_RETRY_AFTER_SECS` (5): the `Retry-After` of a 503.
     pub retry_after: Duration,
+    /// `SHIM_BODY_READ_TIMEOUT_MS` (10000): how long a request's body may take to arrive once
+    /// its headers have; a client trickling its body (slow drip) gets 408 and the connection
+    /// is closed, so it cannot hold a connection and a task open.
+    pub body_read_timeout: Duration,
     /// `SHIM_AVAILABILITY_REFRESH_MS` (2000): how long an open house's seat counter is served
     /// from memory before the ledger is queried again (and the counter's `max-age`).
     pub availability_refresh: Duration,
@@ -56,6 +60,7 @@ pub struct ShimConfig {
 pub const DEFAULT_PORT: u16 = 8090;
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(180);
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const SANDBOX_SIGNING_KEY: &str = "sandbox-calendly-signing-key";
 
 impl ShimConfig {
@@ -97,6 +102,16 @@ impl ShimConfig {
         if body_limit == 0 {
             return Err(ConfigError {
                 var: "SHIM_BODY_LIMIT_BYTES",
+                message: "must be at least 1".into(),
+            });
+        }
+        let body_read_timeout = Duration::from_millis(number(
+            "SHIM_BODY_READ_TIMEOUT_MS",
+            DEFAULT_BODY_READ_TIMEOUT.as_millis() as u64,
+        )?);
+        if body_read_timeout.is_zero() {
+            return Err(ConfigError {
+                var: "SHIM_BODY_READ_TIMEOUT_MS",
                 message: "must be at least 1".into(),
             });
         }
@@ -143,6 +158,7 @@ impl ShimConfig {
             questionnaire_url,
             handoff_timeout: Duration::from_millis(number("SHIM_HANDOFF_TIMEOUT_MS", 5000)?),
             retry_after: Duration::from_secs(number("SHIM_RETRY_AFTER_SECS", 5)?),
+            body_read_timeout,
             availability_refresh: Duration::from_millis(number(
                 "SHIM_AVAILABILITY_REFRESH_MS",
                 2000,
@@ -174,6 +190,7 @@ mod tests {
         let config = with(&[]).unwrap();
         assert_eq!(config.port, 8090);
         assert_eq!(config.body_limit, 256 * 1024);
+        assert_eq!(config.body_read_timeout, Duration::from_secs(10));
         assert_eq!(config.signature_tolerance, Duration::from_secs(180));
         assert_eq!(config.calendly_signing_keys.len(), 1);
         assert!(config.form_token.is_none());
@@ -196,6 +213,10 @@ mod tests {
                 .unwrap_err()
                 .var,
             "SHIM_QUESTIONNAIRE_URL"
+        );
+        assert_eq!(
+            with(&[("SHIM_BODY_READ_TIMEOUT_MS", "0")]).unwrap_err().var,
+            "SHIM_BODY_READ_TIMEOUT_MS"
         );
     }
 

@@ -14,7 +14,15 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let config = ShimConfig::from_env().context("invalid shim configuration")?;
     set_retry_after(&config);
-    let addr = SocketAddr::from(([127, 0, 0, 1], config.port));
+    // `SHIM_HOST` (127.0.0.1): the interface to listen on; 0.0.0.0 inside a container.
+    let host: std::net::IpAddr = match std::env::var("SHIM_HOST") {
+        Ok(raw) if !raw.trim().is_empty() => raw
+            .trim()
+            .parse()
+            .with_context(|| format!("SHIM_HOST={raw:?} is not an IP address"))?,
+        _ => std::net::Ipv4Addr::LOCALHOST.into(),
+    };
+    let addr = SocketAddr::new(host, config.port);
     tracing::info!(task_queue = %config.task_queue, body_limit = config.body_limit, "shim configured");
     let state = ShimState::new(config);
 

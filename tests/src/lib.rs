@@ -44,6 +44,7 @@ pub struct TestApp {
     pub sandbox_url: String,
     pub temporal_address: String,
     worker: Option<WorkerThread>,
+    worker_config: WorkerConfig,
     _sandbox: RunningSandbox,
     _server: DevServer,
     _data_dir: TempDir,
@@ -95,7 +96,7 @@ impl TestApp {
             WorkerConfig::for_sandbox(&task_queue, &sandbox_url).expect("the sandbox URL is valid");
         config.follow_up = follow_up;
         config.activity_policies = activity_policies;
-        let worker = WorkerThread::start(temporal_address.clone(), config);
+        let worker = WorkerThread::start(temporal_address.clone(), config.clone());
         Self {
             client,
             task_queue,
@@ -103,10 +104,25 @@ impl TestApp {
             sandbox_url,
             temporal_address,
             worker: Some(worker),
+            worker_config: config,
             _sandbox: sandbox,
             _server: server,
             _data_dir: data_dir,
         }
+    }
+}
+
+impl TestApp {
+    /// Stops the worker and starts a fresh one on the same task queue: its empty cache makes
+    /// every booking it touches replay its whole history, as after a crash.
+    pub fn restart_worker(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.stop();
+        }
+        self.worker = Some(WorkerThread::start(
+            self.temporal_address.clone(),
+            self.worker_config.clone(),
+        ));
     }
 }
 

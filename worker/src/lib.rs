@@ -7,6 +7,7 @@
 
 pub mod ledger;
 pub mod reconcile;
+pub mod tuning;
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,8 @@ pub enum WorkerError {
         path: PathBuf,
         message: String,
     },
+    #[error("worker tuning: {0}")]
+    Tuning(#[from] tuning::TuningError),
     #[error("could not build the worker: {0}")]
     Build(String),
 }
@@ -78,6 +81,8 @@ pub struct WorkerConfig {
     /// Activity timeouts and retries (`BOOKINGS_ACTIVITY_POLICIES`, a JSON file whose entries
     /// replace the defaults they name).
     pub activity_policies: PolicyTable,
+    /// Pollers, task slots and sticky cache (`BOOKINGS_WORKER_*`; unset: the SDK's defaults).
+    pub tuning: tuning::WorkerTuning,
 }
 
 impl WorkerConfig {
@@ -96,6 +101,7 @@ impl WorkerConfig {
             providers: ProvidersConfig::from_env()?,
             follow_up,
             activity_policies,
+            tuning: tuning::WorkerTuning::from_env()?,
         })
     }
 
@@ -106,6 +112,7 @@ impl WorkerConfig {
             providers: ProvidersConfig::for_sandbox(sandbox_url)?,
             follow_up: FollowUpPolicy::default(),
             activity_policies: PolicyTable::default(),
+            tuning: tuning::WorkerTuning::default(),
         })
     }
 
@@ -177,7 +184,7 @@ pub fn build_worker(
         &config.task_queue,
         ledger::open_house_capacity_from_env()?,
     );
-    let options = WorkerOptions::new(config.task_queue.clone())
+    let mut options = WorkerOptions::new(config.task_queue.clone())
         .register_workflow::<BookingWorkflow>()
         .map_err(|e| WorkerError::Build(e.to_string()))?
         .register_workflow::<booking_workflows::dead_letter::DeadLetterWorkflow>()
@@ -191,6 +198,7 @@ pub fn build_worker(
         .map_err(|e| WorkerError::Build(e.to_string()))?
         .register_activities(reconcile_activities)
         .build();
+    config.tuning.apply(&mut options);
     Worker::new(runtime, client, options).map_err(|e| WorkerError::Build(e.to_string()))
 }
 

@@ -98,6 +98,7 @@ impl GuardedSender {
             return Ok(EmailReceipt {
                 step: message.step.clone(),
                 message_id,
+                skipped: None,
             });
         }
         let receipt = self.sendgrid.send(message).await?;
@@ -133,14 +134,22 @@ pub struct EmailMessage {
     pub template_id: String,
     /// Values the template renders (times, links, directions).
     pub template_data: serde_json::Value,
+    /// An email about the tour that is pointless once this instant has passed (a reminder of a
+    /// tour that already started, after an outage delayed it): the activity then does not
+    /// send it. Checked here, in the activity, because workflow code must not read the clock.
+    #[serde(default)]
+    pub send_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What the provider answered for an accepted email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailReceipt {
     pub step: String,
-    /// SendGrid's `X-Message-Id`.
+    /// SendGrid's `X-Message-Id` (empty when nothing was sent).
     pub message_id: String,
+    /// Why the email was deliberately not sent, when it was not.
+    #[serde(default)]
+    pub skipped: Option<String>,
 }
 
 #[cfg(test)]
@@ -156,10 +165,12 @@ mod tests {
             to_name: "A".into(),
             template_id: "t".into(),
             template_data: serde_json::Value::Null,
+            send_before: None,
         };
         let receipt = EmailReceipt {
             step: message.step.clone(),
             message_id: "abc.123".into(),
+            skipped: None,
         };
         assert_eq!(marker_key(&message), "bk:email:ask-to-confirm");
         assert_eq!(

@@ -59,6 +59,7 @@ impl SendGridClient {
             return Ok(EmailReceipt {
                 step: message.step.clone(),
                 message_id,
+                skipped: None,
             });
         }
         Err(answer.into_error())

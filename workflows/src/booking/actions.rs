@@ -245,11 +245,17 @@ pub async fn perform(
                 to_name: booking.lead().name.clone(),
                 template_id: template.clone(),
                 template_data,
+                // A reminder about the tour is pointless once it has begun; only the activity
+                // may look at the clock to tell.
+                send_before: kind.is_about_tour_time().then(|| booking.tour().start()),
             };
             ctx.execute_activity(BookingActivities::send_email, message, opts)
                 .await
-                .map(|receipt| ActionOutcome::EmailSent {
-                    message_id: Some(receipt.message_id),
+                .map(|receipt| match receipt.skipped {
+                    Some(reason) => ActionOutcome::EmailNotSent { reason },
+                    None => ActionOutcome::EmailSent {
+                        message_id: Some(receipt.message_id),
+                    },
                 })
                 .map_err(|e| failure(&e, policy.maximum_attempts))
         }

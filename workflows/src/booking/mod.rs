@@ -24,7 +24,7 @@ use booking_proto::{
 };
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
-use temporalio_common::RetryPolicy;
+use temporalio_common::{RetryPolicy, error::ActivityExecutionError};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ApplicationFailure, CancellableFuture, LocalActivityOptions, SyncWorkflowContext, TimerOptions,
@@ -35,6 +35,31 @@ pub use attributes::status_keyword;
 
 /// Patch id of the slot ledger path: histories recorded before it take the old path.
 pub const SLOT_LEDGER_PATCH: &str = "slot-ledger";
+
+/// Patch id of timer-driven due steps. Before it, a step already due when the booking went to
+/// sleep was queued at once and a fired timer queued whatever was due at the activation's
+/// clock; both depend on the workflow clock, which Temporal does not keep identical between a
+/// live run and its replay across a timed-out workflow task. After it, every due step waits on a
+/// timer (at least one second), and a fired timer queues exactly what was due at the instant it
+/// was armed for, so the commands a booking issues depend only on its history.
+pub const TIMER_DRIVEN_DUE_PATCH: &str = "timer-driven-due";
+
+/// Patch id of ledger calls that never end a booking. Before it, a ledger or free/busy call that
+/// failed for good failed the whole booking workflow. After it, a ledger call is retried after
+/// a durable pause (with `NeedsAttention` set meanwhile) until it succeeds, and a free/busy
+/// check that failed for good leaves the ledger's reservation in charge.
+pub const RESILIENT_LEDGER_PATCH: &str = "resilient-ledger-calls";
+
+/// Which behaviour changes this booking's history was recorded with.
+#[derive(Debug, Clone, Copy)]
+struct Patches {
+    slot_ledger: bool,
+    timer_driven_due: bool,
+    resilient_ledger: bool,
+}
+
+/// How long a booking waits before calling its ledger again after a call failed for good.
+const LEDGER_RETRY_PAUSE: Duration = Duration::from_secs(60);
 
 use booking_activities::{BookingActivities, inputs::CheckFreeBusyInput, policy::activity};
 use booking_proto::v1::BookingKind;
@@ -62,6 +87,9 @@ pub struct BookingWorkflow {
     /// Workflow time when the run loop last applied events; update validators, which have no
     /// clock of their own, judge time-relative rules against it.
     clock: Option<DateTime<Utc>>,
+    /// The instant the timer that just fired was armed for: the queued `Due` is judged at it,
+    /// not at the (possibly skewed) clock of the activation that delivered the firing.
+    due_at: Option<DateTime<Utc>>,
 }
 
 #[workflow_methods]
@@ -74,11 +102,20 @@ impl BookingWorkflow {
             inbox: VecDeque::new(),
             malformed: Vec::new(),
             clock: None,
+            due_at: None,
         }
     }
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<BookingSnapshot> {
+        // Every patch is decided here, before the first await: a patch marker must land in the
+        // same workflow task on replay as live, and a local activity or an activity before the
+        // call could push it into a later task (a task boundary the replay does not see).
+        let patches = Patches {
+            slot_ledger: ctx.patched(SLOT_LEDGER_PATCH),
+            timer_driven_due: ctx.patched(TIMER_DRIVEN_DUE_PATCH),
+            resilient_ledger: ctx.patched(RESILIENT_LEDGER_PATCH),
+        };
         let valid = ValidBooking::parse(ctx.state(|s| s.request.clone()))
             .map_err(ApplicationFailure::non_retryable)?;
         let settings = ctx
@@ -95,8 +132,8 @@ impl BookingWorkflow {
             .map_err(ApplicationFailure::non_retryable)?;
         // Bookings recorded before the slot ledger replay without reserving; new ones reserve
         // before anything else happens.
-        if ctx.patched(SLOT_LEDGER_PATCH) {
-            Self::reserve_slot(ctx, &settings, &mut booking).await?;
+        if patches.slot_ledger {
+            Self::reserve_slot(ctx, &settings, &mut booking, patches).await?;
         }
         ctx.state_mut(|s| s.booking = Some(booking));
 
@@ -122,7 +159,7 @@ impl BookingWorkflow {
                             .await?;
                     ctx.state_mut(|s| s.inbox.push_front(event));
                 }
-                None => Self::wait_for_due_or_signal(ctx).await?,
+                None => Self::wait_for_due_or_signal(ctx, patches.timer_driven_due).await?,
             }
         }
     }
@@ -366,6 +403,7 @@ impl BookingWorkflow {
         ctx: &WorkflowContext<Self>,
         settings: &BookingSettings,
         booking: &mut BookingState,
+        patches: Patches,
     ) -> WorkflowResult<()> {
         let config = actions::ledger_config(booking);
         let ledger_id = config.workflow_id();
@@ -376,16 +414,17 @@ impl BookingWorkflow {
             seats: 1,
             notify_workflow_id: ctx.workflow_id().to_owned(),
         };
-        let outcome = ctx
-            .execute_activity(
+        let outcome = Self::until_done(ctx, patches, "reserve the slot in the ledger", || {
+            ctx.execute_activity(
                 ReserveSlot,
                 ReserveSlotInput {
-                    ledger: config,
-                    request,
+                    ledger: config.clone(),
+                    request: request.clone(),
                 },
                 actions::ledger_options(settings, LEDGER_RESERVE, "reserve slot in the ledger"),
             )
-            .await?;
+        })
+        .await?;
         let now = now(ctx)?;
         match outcome.status {
             ReserveStatus::Refused => {
@@ -397,7 +436,7 @@ impl BookingWorkflow {
             }
             ReserveStatus::Confirmed => {
                 let tour = booking.tour();
-                let free_busy = ctx
+                let free_busy = match ctx
                     .execute_activity(
                         BookingActivities::check_free_busy,
                         CheckFreeBusyInput {
@@ -411,7 +450,19 @@ impl BookingWorkflow {
                             .get(activity::CHECK_FREE_BUSY)
                             .options("check the agent's calendar is free"),
                     )
-                    .await?;
+                    .await
+                {
+                    Ok(free_busy) => free_busy,
+                    Err(error) if patches.resilient_ledger => {
+                        let why = error
+                            .failure()
+                            .map(|f| f.message.clone())
+                            .unwrap_or_else(|| error.to_string());
+                        booking.hold_slot_unguarded(&why, now);
+                        return Ok(());
+                    }
+                    Err(error) => return Err(error.into()),
+                };
                 if free_busy.free {
                     booking.hold_slot(now);
                     return Ok(());
@@ -419,14 +470,16 @@ impl BookingWorkflow {
                 // Busy on the real calendar (an event the ledger does not know about): give
                 // the slot back, and offer the first window of the same length after the busy
                 // time.
-                ctx.execute_activity(
-                    ReleaseSlot,
-                    ReleaseSlotInput {
-                        ledger_id,
-                        booking_id,
-                    },
-                    actions::ledger_options(settings, LEDGER_RELEASE, "release slot"),
-                )
+                Self::until_done(ctx, patches, "release the slot in the ledger", || {
+                    ctx.execute_activity(
+                        ReleaseSlot,
+                        ReleaseSlotInput {
+                            ledger_id: ledger_id.clone(),
+                            booking_id: booking_id.clone(),
+                        },
+                        actions::ledger_options(settings, LEDGER_RELEASE, "release slot"),
+                    )
+                })
                 .await?;
                 let length = tour.end() - tour.start();
                 let alternatives = free_busy
@@ -450,23 +503,76 @@ impl BookingWorkflow {
         Ok(())
     }
 
+    /// Runs a ledger call until it succeeds. A call that failed for good (its retry policy ran
+    /// out) flags the booking and is tried again after a durable pause, instead of failing the
+    /// booking; histories from before [`RESILIENT_LEDGER_PATCH`] keep failing as they did.
+    async fn until_done<T, F, Fut>(
+        ctx: &WorkflowContext<Self>,
+        patches: Patches,
+        what: &str,
+        mut call: F,
+    ) -> WorkflowResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ActivityExecutionError>>,
+    {
+        loop {
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(error) if patches.resilient_ledger => {
+                    ctx.upsert_search_attributes([
+                        crate::search_attributes::NEEDS_ATTENTION.value_set(true)
+                    ]);
+                    let summary = format!(
+                        "could not {what} ({}); trying again",
+                        error
+                            .failure()
+                            .map(|f| f.message.as_str())
+                            .unwrap_or("failed")
+                    );
+                    ctx.timer(
+                        TimerOptions::builder(LEDGER_RETRY_PAUSE)
+                            .summary(summary)
+                            .build(),
+                    )
+                    .await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
     /// Sleeps until the next planned step is due or a signal arrives, whichever is first.
-    async fn wait_for_due_or_signal(ctx: &WorkflowContext<Self>) -> WorkflowResult<()> {
+    async fn wait_for_due_or_signal(
+        ctx: &WorkflowContext<Self>,
+        timer_driven: bool,
+    ) -> WorkflowResult<()> {
         let next_due = ctx.state(|s| s.booking().next_due());
         let Some((due, summary)) = next_due else {
             ctx.wait_condition(|s| !s.inbox.is_empty()).await?;
             return Ok(());
         };
         let wait = (due - now(ctx)?).to_std().unwrap_or_default();
-        if wait.is_zero() {
+        let wait = if timer_driven {
+            // Even an overdue step waits on a (short) timer: whether a timer is started must not
+            // depend on the clock, only its length may.
+            wait.max(MIN_TIMER)
+        } else if wait.is_zero() {
             ctx.state_mut(|s| s.inbox.push_back(Event::Due));
             return Ok(());
-        }
+        } else {
+            wait
+        };
         let timer = ctx.timer(TimerOptions::builder(wait).summary(summary).build());
         let mut timer = std::pin::pin!(timer);
         temporalio_sdk::workflows::select! {
             _ = timer.as_mut() => {
-                ctx.state_mut(|s| s.inbox.push_back(Event::Due));
+                ctx.state_mut(|s| {
+                    if timer_driven {
+                        s.due_at = Some(due);
+                    }
+                    s.inbox.push_back(Event::Due);
+                });
             }
             arrived = ctx.wait_condition(|s| !s.inbox.is_empty()) => {
                 // The plan may change with the signal; the next loop arms a fresh timer.
@@ -477,6 +583,10 @@ impl BookingWorkflow {
         Ok(())
     }
 }
+
+/// The shortest timer armed for a due step: an overdue step goes out a second late rather
+/// than making the workflow's commands depend on the clock.
+const MIN_TIMER: Duration = Duration::from_secs(1);
 
 /// The workflow clock: the only "now" workflow code may use.
 fn now(ctx: &WorkflowContext<BookingWorkflow>) -> WorkflowResult<DateTime<Utc>> {

@@ -187,6 +187,11 @@ pub enum ActionOutcome {
     EmailSent {
         message_id: Option<String>,
     },
+    /// The email activity deliberately did not send (its moment had passed while the booking
+    /// waited, e.g. a tour reminder delayed past the tour by an outage). The step is settled.
+    EmailNotSent {
+        reason: String,
+    },
     SlotReleased,
     /// `confirmed` is false when the ledger refused the new window (the old holding stays).
     SlotMoved {
@@ -208,6 +213,7 @@ impl ActionOutcome {
                 | (Self::CrmStageUpdated, Action::UpdateCrmStage { .. })
                 | (Self::CrmTaskCreated { .. }, Action::CreateCrmTask { .. })
                 | (Self::EmailSent { .. }, Action::SendEmail { .. })
+                | (Self::EmailNotSent { .. }, Action::SendEmail { .. })
                 | (Self::SlotReleased, Action::ReleaseSlot)
                 | (Self::SlotMoved { .. }, Action::MoveSlot { .. })
         )
@@ -230,6 +236,7 @@ impl ActionOutcome {
                 message_id: Some(id),
             } => format!("sent (message {id})"),
             Self::EmailSent { message_id: None } => "already sent earlier; not sent again".into(),
+            Self::EmailNotSent { reason } => reason.clone(),
             Self::SlotReleased => "slot released in the ledger".into(),
             Self::SlotMoved { detail, .. } => detail.clone(),
         }

@@ -88,6 +88,7 @@ impl BookingState {
             | ActionOutcome::CrmStageUpdated
             | ActionOutcome::CrmTaskCreated { .. }
             | ActionOutcome::EmailSent { .. }
+            | ActionOutcome::EmailNotSent { .. }
             | ActionOutcome::SlotReleased
             | ActionOutcome::SlotMoved { .. } => {}
         }
