@@ -73,16 +73,7 @@ impl TestApp {
         } = options;
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let data_dir = TempDir::new(&unique);
-        let server = DevServer::start(DevServerConfig {
-            temporal_bin: DevServerConfig::default_binary(),
-            data_dir: data_dir.path.clone(),
-            ip: "127.0.0.1".into(),
-            port: free_port(),
-            ui_port: None,
-            namespace: NAMESPACE.into(),
-        })
-        .await
-        .expect("the Temporal dev server starts (run scripts/bootstrap first)");
+        let server = start_dev_server(&data_dir.path).await;
         let temporal_address = server.config().grpc_address();
 
         let sandbox = booking_sandbox::start(sandbox_config)
@@ -247,6 +238,33 @@ where
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Starts a dev server on a free port. Another process on the machine can take the port
+/// between choosing it and the server binding it, so a taken port means: choose again.
+async fn start_dev_server(data_dir: &std::path::Path) -> DevServer {
+    let mut last_error = None;
+    for _ in 0..5 {
+        let config = DevServerConfig {
+            temporal_bin: DevServerConfig::default_binary(),
+            data_dir: data_dir.to_owned(),
+            ip: "127.0.0.1".into(),
+            port: free_port(),
+            ui_port: None,
+            namespace: NAMESPACE.into(),
+        };
+        match DevServer::start(config).await {
+            Ok(server) => return server,
+            Err(
+                error @ (booking_starter::dev_server::DevServerError::PortTaken { .. }
+                | booking_starter::dev_server::DevServerError::ExitedEarly { .. }),
+            ) => last_error = Some(error),
+            Err(error) => {
+                panic!("the Temporal dev server starts (run scripts/bootstrap first): {error}")
+            }
+        }
+    }
+    panic!("no free port for the Temporal dev server after 5 tries: {last_error:?}")
 }
 
 /// A port nothing listens on right now.
