@@ -200,6 +200,11 @@ impl DevServer {
         &self.config
     }
 
+    /// The server's process id while it runs (to read its resident memory, for instance).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Waits for the server process to exit on its own.
     pub async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
         self.child.wait().await

@@ -26,6 +26,10 @@ use temporalio_client::{Client, ClientOptions, ConnectionOptions};
 use temporalio_client::{WorkflowFetchHistoryOptions, WorkflowGetResultOptions};
 use temporalio_sdk::runtime::Runtime;
 
+pub mod bench_flow;
+pub mod ledger_load;
+pub mod procs;
+
 pub const NAMESPACE: &str = "default";
 
 /// How a test's engine differs from the defaults.
@@ -166,13 +170,23 @@ fn url_for(address: &str) -> url::Url {
 
 /// The worker runs on a thread of its own with its own runtime: workflow futures are not
 /// `Send`, and a worker that outlives a panicking test's runtime must still shut down cleanly.
-struct WorkerThread {
+pub struct WorkerThread {
     stop: mpsc::Sender<()>,
     thread: JoinHandle<()>,
 }
 
 impl WorkerThread {
     fn start(address: String, config: WorkerConfig) -> Self {
+        Self::start_with(address, move |runtime, client| {
+            build_worker(runtime, client, &config).expect("the worker builds")
+        })
+    }
+
+    /// A worker that `build` makes from the thread's Temporal runtime and a client of `address`.
+    pub fn start_with(
+        address: String,
+        build: impl FnOnce(&Runtime, Client) -> temporalio_sdk::Worker + Send + 'static,
+    ) -> Self {
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let (ready_tx, ready_rx) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -184,8 +198,7 @@ impl WorkerThread {
                 let runtime = Runtime::from_current_tokio(Default::default())
                     .expect("the Temporal runtime starts");
                 let client = connect(&address).await;
-                let mut worker =
-                    build_worker(&runtime, client, &config).expect("the worker builds");
+                let mut worker = build(&runtime, client);
                 let shutdown = worker.shutdown_handle();
                 let _ = ready_tx.send(());
                 let stopper = tokio::task::spawn_blocking(move || {
@@ -205,7 +218,8 @@ impl WorkerThread {
         }
     }
 
-    fn stop(self) {
+    /// Asks the worker to shut down and waits (at most 15 s) for its thread.
+    pub fn stop(self) {
         let _ = self.stop.send(());
         // A worker whose server is already gone may take its poll timeout to notice; never hang
         // a test run on it.

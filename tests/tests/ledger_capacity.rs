@@ -4,16 +4,13 @@
 
 use std::time::Instant;
 
-use booking_tests::{TestApp, WAIT, eventually};
+use booking_tests::{TestApp, WAIT, eventually, ledger_load};
 use booking_workflows::ledger::{
-    Availability, LedgerConfig, LedgerStart, ReleaseRequest, ReserveOutcome, ReserveRequest,
-    ReserveStatus, SlotLedgerWorkflow, Window,
+    Availability, LedgerConfig, ReleaseRequest, ReserveOutcome, ReserveRequest, ReserveStatus,
+    SlotLedgerWorkflow, Window,
 };
 use chrono::{Duration, TimeZone, Utc};
-use futures::{StreamExt, stream};
-use temporalio_client::{
-    WorkflowExecuteUpdateOptions, WorkflowHandle, WorkflowQueryOptions, WorkflowStartOptions,
-};
+use temporalio_client::{WorkflowExecuteUpdateOptions, WorkflowHandle, WorkflowQueryOptions};
 
 /// Concurrent update calls in flight at once: enough to race, modest for a 2-core machine.
 const IN_FLIGHT: usize = 24;
@@ -30,19 +27,7 @@ async fn start_ledger(
     app: &TestApp,
     config: LedgerConfig,
 ) -> WorkflowHandle<temporalio_client::Client, SlotLedgerWorkflow> {
-    let id = config.workflow_id();
-    app.client
-        .start_workflow(
-            SlotLedgerWorkflow::run,
-            LedgerStart {
-                config,
-                carried: None,
-            },
-            WorkflowStartOptions::new(app.task_queue.clone(), id.clone()).build(),
-        )
-        .await
-        .expect("the ledger starts");
-    app.client.get_workflow_handle::<SlotLedgerWorkflow>(id)
+    ledger_load::start_ledger(&app.client, &app.task_queue, config).await
 }
 
 async fn availability(
@@ -63,26 +48,7 @@ async fn reserve_all(
     ids: Vec<String>,
     window: Window,
 ) -> Vec<(String, ReserveOutcome)> {
-    stream::iter(ids)
-        .map(|booking_id| async move {
-            let outcome = handle
-                .execute_update(
-                    SlotLedgerWorkflow::reserve,
-                    ReserveRequest {
-                        booking_id: booking_id.clone(),
-                        window,
-                        seats: 1,
-                        notify_workflow_id: String::new(),
-                    },
-                    WorkflowExecuteUpdateOptions::default(),
-                )
-                .await
-                .expect("the ledger answers every reservation");
-            (booking_id, outcome)
-        })
-        .buffer_unordered(IN_FLIGHT)
-        .collect()
-        .await
+    ledger_load::reserve_all(handle, ids, window, IN_FLIGHT).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

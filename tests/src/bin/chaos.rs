@@ -14,8 +14,6 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    path::{Path, PathBuf},
-    process::Stdio,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -37,11 +35,11 @@ use booking_starter::{
     booking_client::{self, BookingSignal},
     dev_server::{DevServer, DevServerConfig},
 };
+use booking_tests::procs::{spawn, wait_http};
 use chrono::{DateTime, DurationRound, Utc};
 use futures::{StreamExt, TryStreamExt};
 use sha2::Digest;
 use temporalio_client::{Client, WorkflowListOptions};
-use tokio::process::{Child, Command};
 
 // ---------------------------------------------------------------------------------------------
 // Options and the seeded RNG
@@ -224,62 +222,6 @@ impl Secrets {
             ("operator token", &self.operator_token),
             ("link secret", &self.link_secret),
         ]
-    }
-}
-
-fn sibling(name: &str) -> anyhow::Result<PathBuf> {
-    let me = std::env::current_exe()?;
-    let path = me.parent().context("no parent directory")?.join(name);
-    if !path.is_file() {
-        bail!(
-            "{} is missing: build it first (scripts/chaos does: cargo build --bins)",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
-fn append_log(dir: &Path, name: &str) -> anyhow::Result<(Stdio, Stdio)> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join(format!("{name}.log")))?;
-    Ok((file.try_clone()?.into(), file.into()))
-}
-
-fn spawn(dir: &Path, name: &str, args: &[String], env: &[(&str, String)]) -> anyhow::Result<Child> {
-    let (out, err) = append_log(dir, name)?;
-    let child = Command::new(sibling(name)?)
-        .args(args)
-        .env_remove("TEMPORAL_API_KEY")
-        .env_remove("TEMPORAL_CONFIG_FILE")
-        .env_remove("TEMPORAL_PROFILE")
-        .env(
-            "RUST_LOG",
-            "info,booking_activities=debug,booking_shim=debug,booking_sandbox=debug,booking_worker=debug",
-        )
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {name}"))?;
-    Ok(child)
-}
-
-async fn wait_http(url: &str, limit: Duration) -> anyhow::Result<()> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Ok(r) = reqwest::get(url).await
-            && r.status().is_success()
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("{url} did not answer 2xx within {}s", limit.as_secs());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -1,0 +1,871 @@
+//! `bench`: how fast the booking engine goes on this machine. It starts, as separate processes,
+//! a file-backed (SQLite) Temporal dev server, the provider sandbox, the webhook shim and a
+//! booking worker, then runs five scenarios and prints one table:
+//!
+//! 1. end to end: N signed form webhooks through the shim; per booking, webhook acknowledgement
+//!    latency and the time until its calendar event, CRM contact and first email exist;
+//! 2. ceiling: N benchmark-only workflows making the same calls as a booking's first steps with
+//!    no-op activities, on an in-process worker (`booking_tests::bench_flow`);
+//! 3. ledger: concurrent reservations on one slot ledger;
+//! 4. idle capacity: M open bookings sitting on their production-cadence timers; worker and
+//!    server memory, signal + query round trip, timer lateness;
+//! 5. shim under load: open-loop signed webhooks at fixed rates to a second shim whose task
+//!    queue has no worker (acknowledgement = verify + start the workflow on the server).
+//!
+//! Results go to `<results dir>/bench-results.json` (printed), with the git revision and core
+//! count. `--smoke` runs tiny sizes in seconds.
+//!
+//! ```sh
+//! scripts/bench                    # N=500, M=10,000
+//! scripts/bench --smoke            # the CI size
+//! scripts/bench --bookings 200 --idle 2000
+//! ```
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use booking_activities::secret::Secret;
+use booking_proto::domain::{BookingId, EventId};
+use booking_sandbox::SandboxClient;
+use booking_shim::signature::standard_webhook_signature;
+use booking_starter::{
+    booking_client::{self, BookingSignal},
+    dev_server::{DevServer, DevServerConfig},
+};
+use booking_tests::{
+    NAMESPACE, WorkerThread,
+    bench_flow::{CeilingWorkflow, NoopActivities, TimerWorkflow},
+    free_port, ledger_load,
+    procs::{rss_kib, spawn_logged, wait_http},
+};
+use booking_workflows::ledger::{LedgerConfig, ReserveStatus, Window};
+use chrono::{DurationRound, Utc};
+use futures::{StreamExt, stream};
+use serde_json::{Value, json};
+use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
+use tokio::sync::Semaphore;
+
+const FORM_SECRET: &str = "whsec_YmVuY2gtZm9ybS1zaWduaW5nLWtleS0wMDAx";
+const AGENTS: usize = 50;
+/// Webhooks (and client starts) in flight at once in the end-to-end and ceiling scenarios.
+const SENDERS: usize = 32;
+
+struct Options {
+    bookings: usize,
+    idle: usize,
+    rates: Vec<u64>,
+    rate_secs: u64,
+    reservations: usize,
+    results_dir: PathBuf,
+    keep: bool,
+    smoke: bool,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let default_dir = std::env::var_os("BOOKINGS_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir);
+            home.join(".cache/bookings/bench")
+        });
+    let mut o = Options {
+        bookings: 500,
+        idle: 10_000,
+        rates: vec![100, 250, 500],
+        rate_secs: 4,
+        reservations: 400,
+        results_dir: default_dir,
+        keep: false,
+        smoke: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--bookings" => o.bookings = value()?.parse()?,
+            "--idle" => o.idle = value()?.parse()?,
+            "--rates" => {
+                o.rates = value()?
+                    .split(',')
+                    .map(|r| r.trim().parse())
+                    .collect::<Result<_, _>>()?
+            }
+            "--rate-secs" => o.rate_secs = value()?.parse()?,
+            "--reservations" => o.reservations = value()?.parse()?,
+            "--results-dir" => o.results_dir = PathBuf::from(value()?),
+            "--keep" => o.keep = true,
+            "--smoke" => {
+                o.smoke = true;
+                o.bookings = 10;
+                o.idle = 30;
+                o.rates = vec![50];
+                o.rate_secs = 1;
+                o.reservations = 40;
+            }
+            "--help" | "-h" => {
+                println!(
+                    "bench [--bookings N (500)] [--idle M (10000)] [--rates 100,250,500] \
+                     [--rate-secs S (4)] [--reservations R (400)] [--results-dir DIR] [--keep] [--smoke]"
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?} (see --help)"),
+        }
+    }
+    if o.bookings == 0 {
+        bail!("--bookings must be at least 1");
+    }
+    Ok(o)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// p50/p95/p99/max of millisecond samples.
+fn summary(mut ms: Vec<f64>) -> Value {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    json!({
+        "n": ms.len(),
+        "p50_ms": round(percentile(&ms, 50.0)),
+        "p95_ms": round(percentile(&ms, 95.0)),
+        "p99_ms": round(percentile(&ms, 99.0)),
+        "max_ms": round(ms.last().copied().unwrap_or(f64::NAN)),
+    })
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signed form webhooks
+
+struct Signer {
+    http: reqwest::Client,
+    secret: Secret,
+}
+
+impl Signer {
+    fn body(run: &str, i: usize, start: chrono::DateTime<Utc>) -> String {
+        let end = start + chrono::Duration::minutes(30);
+        json!({
+            "submission_id": format!("{run}-{i}"),
+            "kind": "private_viewing",
+            "lead": {"email": format!("lead+{run}-{i}@example.com"), "name": format!("Lead {i}"), "phone": "+33 1"},
+            "property_id": format!("prop-{}", i % 200),
+            "agent_id": format!("agent-bench-{}", i % AGENTS),
+            "start": start.to_rfc3339(),
+            "end": end.to_rfc3339(),
+            "timezone": "Europe/Paris"
+        })
+        .to_string()
+    }
+
+    /// Posts one signed form webhook; the status and how long the shim took to answer.
+    async fn post(&self, shim_url: &str, id: &str, body: String) -> (u16, Duration) {
+        let now = Utc::now().timestamp();
+        let sig = standard_webhook_signature(&self.secret, id, now, body.as_bytes());
+        let began = Instant::now();
+        let status = self
+            .http
+            .post(format!("{shim_url}/webhooks/form"))
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", now.to_string())
+            .header("webhook-signature", sig)
+            .body(body)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        (status, began.elapsed())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+/// Hour-aligned tour slots far enough ahead that no follow-up is due during the run; booking `i`
+/// gets its own hour (every agent shares the sandbox's default calendar, so slots never overlap).
+fn slot(base: chrono::DateTime<Utc>, i: usize) -> chrono::DateTime<Utc> {
+    base + chrono::Duration::hours(i as i64)
+}
+
+async fn end_to_end(
+    signer: &Signer,
+    shim_url: &str,
+    sandbox: &SandboxClient,
+    run: &str,
+    n: usize,
+    base: chrono::DateTime<Utc>,
+) -> anyhow::Result<Value> {
+    #[derive(Default, Clone)]
+    struct Seen {
+        sent: Option<Instant>,
+        ack: Option<Duration>,
+        calendar: Option<Instant>,
+        crm: Option<Instant>,
+        email: Option<Instant>,
+    }
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::new(Mutex::new(vec![Seen::default(); n]));
+    let index: HashMap<String, usize> = (0..n).map(|i| (format!("form-{run}-{i}"), i)).collect();
+    let by_email: HashMap<String, usize> = (0..n)
+        .map(|i| (format!("lead+{run}-{i}@example.com"), i))
+        .collect();
+
+    let began = Instant::now();
+    let sender = async {
+        stream::iter(0..n)
+            .map(|i| {
+                let seen = seen.clone();
+                async move {
+                    let body = Signer::body(run, i, slot(base, i));
+                    seen.lock().unwrap()[i].sent = Some(Instant::now());
+                    let (status, took) =
+                        signer.post(shim_url, &format!("msg-{run}-{i}"), body).await;
+                    seen.lock().unwrap()[i].ack = Some(took);
+                    status
+                }
+            })
+            .buffer_unordered(SENDERS)
+            .collect::<Vec<u16>>()
+            .await
+    };
+    let poller = async {
+        // Lists everything every 100 ms and matches; bounded by a deadline.
+        let deadline = Instant::now() + Duration::from_secs(120 + n as u64);
+        loop {
+            let (events, contacts, emails) = tokio::join!(
+                sandbox.calendar_events(false),
+                sandbox.contacts(),
+                sandbox.emails()
+            );
+            let now = Instant::now();
+            {
+                let mut seen = seen.lock().unwrap();
+                for e in events.unwrap_or_default() {
+                    if let Some(&i) = e
+                        .event
+                        .private_property("booking_id")
+                        .and_then(|b| index.get(b))
+                    {
+                        seen[i].calendar.get_or_insert(now);
+                    }
+                }
+                for c in contacts.unwrap_or_default() {
+                    if let Some(&i) = c.properties.get("email").and_then(|e| by_email.get(e)) {
+                        seen[i].crm.get_or_insert(now);
+                    }
+                }
+                for m in emails.unwrap_or_default() {
+                    if let Some(&i) = m.custom_arg("booking_id").and_then(|b| index.get(b)) {
+                        seen[i].email.get_or_insert(now);
+                    }
+                }
+                let done = seen
+                    .iter()
+                    .filter(|s| s.calendar.is_some() && s.crm.is_some() && s.email.is_some())
+                    .count();
+                if done == n {
+                    return true;
+                }
+            }
+            if now > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let (statuses, complete) = tokio::join!(sender, poller);
+    let seen = seen.lock().unwrap().clone();
+    let last = seen
+        .iter()
+        .filter_map(|s| [s.calendar?, s.crm?, s.email?].into_iter().max())
+        .max()
+        .unwrap_or_else(Instant::now);
+    let done = seen
+        .iter()
+        .filter(|s| s.calendar.is_some() && s.crm.is_some() && s.email.is_some())
+        .count();
+    let elapsed = last.duration_since(began);
+    let since = |f: fn(&Seen) -> Option<Instant>| -> Vec<f64> {
+        seen.iter()
+            .filter_map(|s| Some(ms(f(s)?.duration_since(s.sent?))))
+            .collect()
+    };
+    let accepted = statuses.iter().filter(|s| **s == 202).count();
+    Ok(json!({
+        "bookings": n,
+        "accepted_202": accepted,
+        "completed": done,
+        "complete": complete,
+        "seconds": round(elapsed.as_secs_f64()),
+        "bookings_per_s": round(done as f64 / elapsed.as_secs_f64()),
+        "ack": summary(seen.iter().filter_map(|s| s.ack.map(ms)).collect()),
+        "to_calendar_event": summary(since(|s| s.calendar)),
+        "to_crm_contact": summary(since(|s| s.crm)),
+        "to_first_email": summary(since(|s| s.email)),
+        "to_all_three": summary(since(|s| [s.calendar?, s.crm?, s.email?].into_iter().max())),
+    }))
+}
+
+async fn ceiling(
+    client: &Client,
+    task_queue: &str,
+    run: &str,
+    n: usize,
+    payload: String,
+) -> anyhow::Result<Value> {
+    let gate = Arc::new(Semaphore::new(SENDERS));
+    let began = Instant::now();
+    let latencies: Vec<Option<f64>> = futures::future::join_all((0..n).map(|i| {
+        let gate = gate.clone();
+        let payload = payload.clone();
+        async move {
+            let permit = gate.acquire_owned().await.ok()?;
+            let started = Instant::now();
+            let options =
+                WorkflowStartOptions::new(task_queue.to_owned(), format!("ceiling-{run}-{i}"))
+                    .build();
+            let handle = client
+                .start_workflow(CeilingWorkflow::run, payload, options)
+                .await
+                .ok()?;
+            drop(permit);
+            handle
+                .get_result(WorkflowGetResultOptions::default())
+                .await
+                .ok()?;
+            Some(ms(started.elapsed()))
+        }
+    }))
+    .await;
+    let elapsed = began.elapsed();
+    let done: Vec<f64> = latencies.into_iter().flatten().collect();
+    Ok(json!({
+        "workflows": n,
+        "completed": done.len(),
+        "seconds": round(elapsed.as_secs_f64()),
+        "workflows_per_s": round(done.len() as f64 / elapsed.as_secs_f64()),
+        "start_to_result": summary(done),
+    }))
+}
+
+async fn ledger(client: &Client, task_queue: &str, run: &str, n: usize) -> anyhow::Result<Value> {
+    const IN_FLIGHT: usize = 24;
+    let handle = ledger_load::start_ledger(
+        client,
+        task_queue,
+        LedgerConfig::open_house(&format!("bench-{run}"), n as u32),
+    )
+    .await;
+    let start =
+        Utc::now().duration_trunc(chrono::Duration::hours(1))? + chrono::Duration::days(400);
+    let window = Window {
+        start,
+        end: start + chrono::Duration::hours(2),
+    };
+    let ids: Vec<String> = (0..n).map(|i| format!("rsvp-{run}-{i}")).collect();
+    let began = Instant::now();
+    let outcomes = ledger_load::reserve_all(&handle, ids, window, IN_FLIGHT).await;
+    let elapsed = began.elapsed();
+    let confirmed = outcomes
+        .iter()
+        .filter(|(_, o)| o.status == ReserveStatus::Confirmed)
+        .count();
+    Ok(json!({
+        "reservations": outcomes.len(),
+        "confirmed": confirmed,
+        "in_flight": IN_FLIGHT,
+        "seconds": round(elapsed.as_secs_f64()),
+        "reservations_per_s": round(outcomes.len() as f64 / elapsed.as_secs_f64()),
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn idle(
+    client: &Client,
+    task_queue: &str,
+    timer_queue: &str,
+    sandbox: &SandboxClient,
+    run: &str,
+    m: usize,
+    base: chrono::DateTime<Utc>,
+    pids: (Option<u32>, Option<u32>),
+) -> anyhow::Result<Value> {
+    // Start M bookings through the client; the worker runs their first steps, then each sits on
+    // its 4-hour reminder timer, waiting for signals.
+    let emails_before = sandbox.emails().await?.len();
+    let began = Instant::now();
+    let ids: Vec<BookingId> = stream::iter(0..m)
+        .map(|i| async move {
+            let mut request = booking_tests::booking_starting_in(chrono::Duration::days(1));
+            let start = slot(base, i);
+            request.booking_id = format!("idle-{run}-{i}");
+            request.event_id = format!("idle-created-{run}-{i}");
+            request.agent_id = format!("agent-idle-{}", i % AGENTS);
+            request.tour = Some(
+                booking_proto::domain::TourSlot::new(start, start + chrono::Duration::minutes(30))
+                    .expect("a 30-minute tour")
+                    .to_proto(),
+            );
+            booking_client::start_booking(client, task_queue, request)
+                .await
+                .ok()
+        })
+        .buffer_unordered(SENDERS)
+        .filter_map(|id| async move { id })
+        .collect()
+        .await;
+    let started_in = began.elapsed();
+    // Settled: every booking's ask-to-confirm email was sent (bounded wait).
+    let deadline = Instant::now() + Duration::from_secs(120 + m as u64 / 5);
+    let mut settled = false;
+    while Instant::now() < deadline {
+        if sandbox.emails().await.map(|e| e.len()).unwrap_or(0) >= emails_before + ids.len() {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let settled_in = began.elapsed();
+    // Let the worker go quiet before reading memory.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let worker_rss = pids.0.and_then(rss_kib);
+    let server_rss = pids.1.and_then(rss_kib);
+
+    // Signal + query round trip on random bookings (a questionnaire visit: no side effect while
+    // pending, but the workflow must take it before the query answers).
+    let sample = ids.len().min(200);
+    let mut rng = Utc::now().timestamp_micros() as u64 | 1;
+    let picks: Vec<BookingId> = (0..sample)
+        .map(|_| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            ids[(rng % ids.len() as u64) as usize].clone()
+        })
+        .collect();
+    let round_trips: Vec<f64> = stream::iter(picks.into_iter().enumerate())
+        .map(|(k, id)| async move {
+            let event = EventId::parse(&format!("bench-visit-{k}")).ok()?;
+            let t = Instant::now();
+            booking_client::signal(client, &id, &event, BookingSignal::QuestionnaireVisited)
+                .await
+                .ok()?;
+            booking_client::status(client, &id).await.ok()?;
+            Some(ms(t.elapsed()))
+        })
+        .buffer_unordered(4)
+        .filter_map(|x| async move { x })
+        .collect()
+        .await;
+
+    // Timer lateness: short timers armed on the same server while it holds the idle bookings.
+    const TIMER_MS: u64 = 2000;
+    let lateness: Vec<f64> = stream::iter(0..50usize)
+        .map(|i| async move {
+            let options =
+                WorkflowStartOptions::new(timer_queue.to_owned(), format!("timer-{run}-{i}"))
+                    .build();
+            let handle = client
+                .start_workflow(TimerWorkflow::run, TIMER_MS, options)
+                .await
+                .ok()?;
+            let armed = Instant::now();
+            handle
+                .get_result(WorkflowGetResultOptions::default())
+                .await
+                .ok()?;
+            Some((ms(armed.elapsed()) - TIMER_MS as f64).max(0.0))
+        })
+        .buffer_unordered(50)
+        .filter_map(|x| async move { x })
+        .collect()
+        .await;
+    Ok(json!({
+        "bookings": m,
+        "started": ids.len(),
+        "settled": settled,
+        "start_seconds": round(started_in.as_secs_f64()),
+        "settle_seconds": round(settled_in.as_secs_f64()),
+        "worker_rss_mib": worker_rss.map(|k| round(k as f64 / 1024.0)),
+        "server_rss_mib": server_rss.map(|k| round(k as f64 / 1024.0)),
+        "signal_query_round_trip": summary(round_trips),
+        "timer_lateness": summary(lateness),
+    }))
+}
+
+/// Open-loop: request k leaves at `k / rate` whatever the answers do.
+async fn shim_load(
+    signer: &Arc<Signer>,
+    shim_url: &str,
+    run: &str,
+    rate: u64,
+    secs: u64,
+    base: chrono::DateTime<Utc>,
+) -> Value {
+    let total = rate * secs;
+    let began = Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for k in 0..total {
+        let at = began + Duration::from_secs_f64(k as f64 / rate as f64);
+        tokio::time::sleep_until(at.into()).await;
+        let signer = signer.clone();
+        let url = shim_url.to_owned();
+        let body = Signer::body(
+            &format!("{run}-r{rate}"),
+            k as usize,
+            slot(base, k as usize),
+        );
+        let id = format!("load-{run}-{rate}-{k}");
+        tasks.push(tokio::spawn(
+            async move { signer.post(&url, &id, body).await },
+        ));
+    }
+    let sent_in = began.elapsed();
+    let mut lat = Vec::with_capacity(tasks.len());
+    let mut ok = 0;
+    for t in tasks {
+        if let Ok((status, took)) = t.await {
+            ok += usize::from(status == 202);
+            lat.push(ms(took));
+        }
+    }
+    json!({
+        "rate_per_s": rate,
+        "sent": total,
+        "accepted_202": ok,
+        "achieved_per_s": round(total as f64 / sent_in.as_secs_f64()),
+        "ack": summary(lat),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn main() -> anyhow::Result<()> {
+    let options = options()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(options))
+}
+
+fn git_revision() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+async fn run(o: Options) -> anyhow::Result<()> {
+    let run_id = format!("{:x}", Utc::now().timestamp_millis());
+    let dir = std::env::temp_dir().join(format!("booking-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!(
+        "bench: {profile} binaries, logs and data in {}",
+        dir.display()
+    );
+
+    let server = DevServer::start(DevServerConfig {
+        temporal_bin: DevServerConfig::default_binary(),
+        data_dir: dir.clone(),
+        ip: "127.0.0.1".into(),
+        port: free_port(),
+        ui_port: None,
+        namespace: NAMESPACE.into(),
+    })
+    .await
+    .context("the dev server starts (run scripts/bootstrap first)")?;
+    let address = server.config().grpc_address();
+    let result = run_with_server(&o, &dir, &address, server.pid(), &run_id, profile).await;
+    server.stop().await;
+    if result.is_ok() && !o.keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+async fn run_with_server(
+    o: &Options,
+    dir: &std::path::Path,
+    address: &str,
+    server_pid: Option<u32>,
+    run_id: &str,
+    profile: &str,
+) -> anyhow::Result<()> {
+    let sandbox_port = free_port();
+    let sandbox_url = format!("http://127.0.0.1:{sandbox_port}");
+    let task_queue = format!("bench-{run_id}");
+    const LOG: &str = "info";
+    let mut sandbox = spawn_logged(
+        dir,
+        "booking-sandbox",
+        &["--port".into(), sandbox_port.to_string()],
+        &[
+            ("SANDBOX_HUBSPOT_LIMIT", "100000000".into()),
+            ("SANDBOX_SENDGRID_LIMIT", "100000000".into()),
+            ("SANDBOX_CALENDLY_TOKEN", "bench-calendly-token".into()),
+        ],
+        LOG,
+    )?;
+    wait_http(
+        &format!("{sandbox_url}/_sandbox/health"),
+        Duration::from_secs(30),
+    )
+    .await?;
+    let common = |queue: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("TEMPORAL_ADDRESS", address.to_owned()),
+            ("TEMPORAL_NAMESPACE", NAMESPACE.into()),
+            ("BOOKINGS_TASK_QUEUE", queue.to_owned()),
+            ("BOOKINGS_SANDBOX_URL", sandbox_url.clone()),
+            ("BOOKINGS_CALENDLY_TOKEN", "bench-calendly-token".into()),
+        ]
+    };
+    let shim_env = |queue: &str, port: u16| {
+        let mut env = common(queue);
+        env.extend([
+            ("SHIM_PORT", port.to_string()),
+            ("SHIM_CALENDLY_SIGNING_KEY", "bench-calendly-signing".into()),
+            ("SHIM_FORM_TOKEN", "bench-form-token".into()),
+            ("SHIM_FORM_WEBHOOK_SECRET", FORM_SECRET.into()),
+            ("SHIM_OPERATOR_TOKEN", "bench-operator-token".into()),
+            ("SHIM_LINK_SECRET", "bench-link-secret".into()),
+        ]);
+        env
+    };
+    let shim_port = free_port();
+    let shim_url = format!("http://127.0.0.1:{shim_port}");
+    let mut shim = spawn_logged(
+        dir,
+        "booking-shim",
+        &[],
+        &shim_env(&task_queue, shim_port),
+        LOG,
+    )?;
+    // Production cadence: the bookings sit on hour-long timers.
+    let mut worker = spawn_logged(dir, "booking-worker", &[], &common(&task_queue), LOG)?;
+    wait_http(&format!("{shim_url}/readyz"), Duration::from_secs(60)).await?;
+    // A second shim on a task queue no worker polls, for the load scenario.
+    let load_port = free_port();
+    let load_url = format!("http://127.0.0.1:{load_port}");
+    let mut load_shim = spawn_logged(
+        dir,
+        "booking-shim",
+        &[],
+        &shim_env(&format!("{task_queue}-unpolled"), load_port),
+        LOG,
+    )?;
+    wait_http(&format!("{load_url}/readyz"), Duration::from_secs(60)).await?;
+
+    let client = booking_tests::connect(address).await;
+    let bench_queue = format!("{task_queue}-ceiling");
+    let bench_worker = {
+        let queue = bench_queue.clone();
+        WorkerThread::start_with(address.to_owned(), move |runtime, client| {
+            let mut options = temporalio_sdk::WorkerOptions::new(queue)
+                .register_workflow::<CeilingWorkflow>()
+                .expect("registers")
+                .register_workflow::<TimerWorkflow>()
+                .expect("registers")
+                .register_activities(NoopActivities)
+                .build();
+            booking_worker::tuning::WorkerTuning::from_env()
+                .expect("BOOKINGS_WORKER_* are valid")
+                .apply(&mut options);
+            temporalio_sdk::Worker::new(runtime, client, options).expect("the bench worker builds")
+        })
+    };
+
+    let sandbox_client = SandboxClient::new(&sandbox_url);
+    let signer = Arc::new(Signer {
+        http: reqwest::Client::new(),
+        secret: Secret::new(FORM_SECRET),
+    });
+    let day = Utc::now().duration_trunc(chrono::Duration::days(1))?;
+    // Far-apart bases so no two scenarios' slots meet.
+    let e2e_base = day + chrono::Duration::days(30);
+    let idle_base = day + chrono::Duration::days(3000);
+    let load_base = day + chrono::Duration::days(30);
+
+    let outcome: anyhow::Result<Value> = async {
+        println!("bench: 1/5 end to end, {} signed form webhooks", o.bookings);
+        let e2e = end_to_end(&signer, &shim_url, &sandbox_client, run_id, o.bookings, e2e_base).await?;
+        println!("bench: 2/5 ceiling, {} no-op workflows", o.bookings);
+        let payload = serde_json::to_string(&Signer::body(run_id, 0, e2e_base))?;
+        let ceil = ceiling(&client, &bench_queue, run_id, o.bookings, payload).await?;
+        println!("bench: 3/5 ledger, {} reservations", o.reservations);
+        let ledger = ledger(&client, &task_queue, run_id, o.reservations).await?;
+        println!("bench: 4/5 idle capacity, {} open bookings", o.idle);
+        let idle = idle(&client, &task_queue, &bench_queue, &sandbox_client, run_id, o.idle, idle_base, (worker.id(), server_pid)).await?;
+        println!("bench: 5/5 shim under load, {:?}/s for {}s each", o.rates, o.rate_secs);
+        let mut loads = Vec::new();
+        for &rate in &o.rates {
+            loads.push(shim_load(&signer, &load_url, run_id, rate, o.rate_secs, load_base).await);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Ok(json!({"end_to_end": e2e, "ceiling": ceil, "ledger": ledger, "idle": idle, "shim_load": loads}))
+    }
+    .await;
+
+    bench_worker.stop();
+    for child in [&mut worker, &mut shim, &mut load_shim, &mut sandbox] {
+        booking_starter::supervisor::terminate(child, Duration::from_secs(10)).await;
+    }
+    let scenarios = outcome?;
+    let report = report(o, &scenarios, profile);
+    print!("{}", report.table);
+    std::fs::create_dir_all(&o.results_dir)?;
+    let path = o.results_dir.join("bench-results.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&report.json)?)?;
+    println!("bench: results written to {}", path.display());
+    Ok(())
+}
+
+struct Report {
+    table: String,
+    json: Value,
+}
+
+fn report(o: &Options, s: &Value, profile: &str) -> Report {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let tuning: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("BOOKINGS_WORKER_"))
+        .collect();
+    let e2e = &s["end_to_end"];
+    let ceil = &s["ceiling"];
+    let ratio = e2e["bookings_per_s"].as_f64().unwrap_or(0.0)
+        / ceil["workflows_per_s"].as_f64().unwrap_or(f64::NAN);
+    let pct = |v: &Value| format!("{} / {} / {}", v["p50_ms"], v["p95_ms"], v["p99_ms"]);
+    let loads = s["shim_load"].as_array().cloned().unwrap_or_default();
+    let best_rate = loads
+        .iter()
+        .filter(|l| l["ack"]["p99_ms"].as_f64().is_some_and(|p| p < 50.0))
+        .filter_map(|l| l["rate_per_s"].as_u64())
+        .max();
+    let mut t = String::new();
+    use std::fmt::Write;
+    let _ = writeln!(t, "\n| scenario | measure | value |\n|---|---|---|");
+    let _ = writeln!(
+        t,
+        "| end to end (N={}) | bookings/s | {} ({} of {} complete) |",
+        o.bookings, e2e["bookings_per_s"], e2e["completed"], e2e["bookings"]
+    );
+    let _ = writeln!(t, "| | webhook ack p50/p95/p99 ms | {} |", pct(&e2e["ack"]));
+    let _ = writeln!(
+        t,
+        "| | webhook → calendar event p50/p95/p99 ms | {} |",
+        pct(&e2e["to_calendar_event"])
+    );
+    let _ = writeln!(
+        t,
+        "| | webhook → CRM contact p50/p95/p99 ms | {} |",
+        pct(&e2e["to_crm_contact"])
+    );
+    let _ = writeln!(
+        t,
+        "| | webhook → first email p50/p95/p99 ms | {} |",
+        pct(&e2e["to_first_email"])
+    );
+    let _ = writeln!(
+        t,
+        "| ceiling (no-op activities, N={}) | workflows/s | {} |",
+        o.bookings, ceil["workflows_per_s"]
+    );
+    let _ = writeln!(
+        t,
+        "| | start → result p50/p95/p99 ms | {} |",
+        pct(&ceil["start_to_result"])
+    );
+    let _ = writeln!(t, "| | end to end / ceiling | {:.2} |", ratio);
+    for l in &loads {
+        let _ = writeln!(
+            t,
+            "| shim load {}/s ({}s, achieved {}/s, {} × 202) | ack p50/p99 ms | {} / {} |",
+            l["rate_per_s"],
+            o.rate_secs,
+            l["achieved_per_s"],
+            l["accepted_202"],
+            l["ack"]["p50_ms"],
+            l["ack"]["p99_ms"]
+        );
+    }
+    let _ = writeln!(
+        t,
+        "| | highest rate with p99 < 50 ms | {} |",
+        best_rate
+            .map(|r| format!("{r}/s"))
+            .unwrap_or_else(|| "none".into())
+    );
+    let idle = &s["idle"];
+    let _ = writeln!(
+        t,
+        "| idle (M={}, settled {} in {} s) | worker / server RSS MiB | {} / {} |",
+        o.idle,
+        idle["settled"],
+        idle["settle_seconds"],
+        idle["worker_rss_mib"],
+        idle["server_rss_mib"]
+    );
+    let _ = writeln!(
+        t,
+        "| | signal + query p50/p99 ms | {} / {} |",
+        idle["signal_query_round_trip"]["p50_ms"], idle["signal_query_round_trip"]["p99_ms"]
+    );
+    let _ = writeln!(
+        t,
+        "| | 2 s timer lateness p50/p99 ms | {} / {} |",
+        idle["timer_lateness"]["p50_ms"], idle["timer_lateness"]["p99_ms"]
+    );
+    let l = &s["ledger"];
+    let _ = writeln!(
+        t,
+        "| ledger ({} reservations, {} in flight) | reservations/s | {} |",
+        l["reservations"], l["in_flight"], l["reservations_per_s"]
+    );
+    let _ = writeln!(t, "\n{profile} binaries, {cores} cores, tuning {tuning:?}");
+    let json = json!({
+        "git_revision": git_revision(),
+        "cores": cores,
+        "profile": profile,
+        "smoke": o.smoke,
+        "at": Utc::now().to_rfc3339(),
+        "worker_tuning_env": tuning.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+        "end_to_end_over_ceiling": round(ratio * 100.0) / 100.0,
+        "shim_highest_rate_p99_under_50ms": best_rate,
+        "scenarios": s,
+    });
+    Report { table: t, json }
+}
