@@ -96,3 +96,37 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
+
+/// CPU time (user + system) process `pid` has used so far, if readable: fields 14 and 15 of
+/// `/proc/<pid>/stat`, in USER_HZ ticks, which Linux fixes at 100 per second for userspace.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    const USER_HZ: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from its last ')'.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system) as f64 / USER_HZ)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_has_used_some_cpu_and_has_resident_memory() {
+        let me = std::process::id();
+        // Burn a little CPU so the tick counter moves past zero on a fast machine.
+        let mut x = 0u64;
+        let began = Instant::now();
+        while began.elapsed() < Duration::from_millis(30) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        let cpu = cpu_seconds(me).expect("/proc/self/stat is readable");
+        assert!(cpu > 0.0, "cpu {cpu}");
+        assert!(rss_kib(me).expect("VmRSS is readable") > 0);
+        assert_eq!(cpu_seconds(u32::MAX), None);
+    }
+}

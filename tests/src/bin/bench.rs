@@ -41,13 +41,16 @@ use booking_tests::{
     NAMESPACE, WorkerThread,
     bench_flow::{CeilingWorkflow, NoopActivities, TimerWorkflow},
     free_port, ledger_load,
-    procs::{rss_kib, spawn_logged, wait_http},
+    procs::{cpu_seconds, rss_kib, spawn_logged, wait_http},
 };
 use booking_workflows::ledger::{LedgerConfig, ReserveStatus, Window};
 use chrono::{DurationRound, Utc};
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
-use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
+use temporalio_client::{
+    Client, WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowStartOptions,
+};
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use tokio::sync::Semaphore;
 
 const FORM_SECRET: &str = "whsec_YmVuY2gtZm9ybS1zaWduaW5nLWtleS0wMDAx";
@@ -64,6 +67,40 @@ struct Options {
     results_dir: PathBuf,
     keep: bool,
     smoke: bool,
+    /// Scenarios to run (all by default); the others are reported as null.
+    only: Vec<Scenario>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    EndToEnd,
+    Ceiling,
+    Ledger,
+    Idle,
+    ShimLoad,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 5] = [
+        Scenario::EndToEnd,
+        Scenario::Ceiling,
+        Scenario::Ledger,
+        Scenario::Idle,
+        Scenario::ShimLoad,
+    ];
+
+    fn parse(name: &str) -> anyhow::Result<Self> {
+        Ok(match name {
+            "end-to-end" => Self::EndToEnd,
+            "ceiling" => Self::Ceiling,
+            "ledger" => Self::Ledger,
+            "idle" => Self::Idle,
+            "shim-load" => Self::ShimLoad,
+            other => bail!(
+                "unknown scenario {other:?}: expected end-to-end, ceiling, ledger, idle or shim-load"
+            ),
+        })
+    }
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -84,6 +121,7 @@ fn options() -> anyhow::Result<Options> {
         results_dir: default_dir,
         keep: false,
         smoke: false,
+        only: Scenario::ALL.to_vec(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -101,6 +139,12 @@ fn options() -> anyhow::Result<Options> {
             "--reservations" => o.reservations = value()?.parse()?,
             "--results-dir" => o.results_dir = PathBuf::from(value()?),
             "--keep" => o.keep = true,
+            "--only" => {
+                o.only = value()?
+                    .split(',')
+                    .map(|name| Scenario::parse(name.trim()))
+                    .collect::<Result<_, _>>()?
+            }
             "--smoke" => {
                 o.smoke = true;
                 o.bookings = 10;
@@ -112,7 +156,8 @@ fn options() -> anyhow::Result<Options> {
             "--help" | "-h" => {
                 println!(
                     "bench [--bookings N (500)] [--idle M (10000)] [--rates 100,250,500] \
-                     [--rate-secs S (4)] [--reservations R (400)] [--results-dir DIR] [--keep] [--smoke]"
+                     [--rate-secs S (4)] [--reservations R (400)] [--results-dir DIR] [--keep] [--smoke] \
+                     [--only end-to-end,ceiling,ledger,idle,shim-load]"
                 );
                 std::process::exit(0);
             }
@@ -154,6 +199,94 @@ fn round(x: f64) -> f64 {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where the time goes
+
+/// Whole-machine CPU counters from the first line of `/proc/stat` (USER_HZ ticks): busy, idle,
+/// and waiting on disk (iowait: the dev server's SQLite fsyncs show up here, not as CPU).
+#[derive(Clone, Copy, Default)]
+struct MachineTicks {
+    busy: u64,
+    idle: u64,
+    iowait: u64,
+}
+
+impl MachineTicks {
+    fn read() -> Self {
+        let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+            return Self::default();
+        };
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal (guest time is inside user).
+        let at = |i: usize| fields.get(i).copied().unwrap_or(0);
+        Self {
+            busy: at(0) + at(1) + at(2) + at(5) + at(6) + at(7),
+            idle: at(3),
+            iowait: at(4),
+        }
+    }
+}
+
+/// CPU seconds each process of the system used during one scenario, and how busy the machine
+/// was: the profile that says which process bounds a scenario.
+struct CpuMeter {
+    procs: Vec<(&'static str, u32)>,
+    began: Instant,
+    before: Vec<Option<f64>>,
+    machine: MachineTicks,
+}
+
+impl CpuMeter {
+    fn start(procs: &[(&'static str, Option<u32>)]) -> Self {
+        let procs: Vec<(&'static str, u32)> = procs
+            .iter()
+            .filter_map(|(name, pid)| Some((*name, (*pid)?)))
+            .collect();
+        Self {
+            before: procs.iter().map(|(_, pid)| cpu_seconds(*pid)).collect(),
+            procs,
+            began: Instant::now(),
+            machine: MachineTicks::read(),
+        }
+    }
+
+    fn finish(self) -> Value {
+        let wall = self.began.elapsed().as_secs_f64();
+        let machine = MachineTicks::read();
+        let share = |after: u64, before: u64, total: u64| {
+            round(100.0 * after.saturating_sub(before) as f64 / total.max(1) as f64)
+        };
+        let total = (machine.busy + machine.idle + machine.iowait)
+            .saturating_sub(self.machine.busy + self.machine.idle + self.machine.iowait);
+        let mut processes = serde_json::Map::new();
+        for ((name, pid), before) in self.procs.iter().zip(self.before) {
+            if let (Some(before), Some(after)) = (before, cpu_seconds(*pid)) {
+                let used = after - before;
+                processes.insert(
+                    (*name).to_owned(),
+                    json!({
+                        "cpu_seconds": round(used),
+                        "cores": (100.0 * used / wall).round() / 100.0,
+                    }),
+                );
+            }
+        }
+        json!({
+            "wall_seconds": round(wall),
+            "machine_busy_pct": share(machine.busy, self.machine.busy, total),
+            "machine_iowait_pct": share(machine.iowait, self.machine.iowait, total),
+            "processes": processes,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -481,27 +614,46 @@ async fn idle(
         .await;
 
     // Timer lateness: short timers armed on the same server while it holds the idle bookings.
+    // "Fired late" is the server's own account (TimerFired minus TimerStarted event times,
+    // minus the duration); "observed late" adds what a workflow sees on top: the workflow tasks
+    // before and after, and the client's long poll for the result.
     const TIMER_MS: u64 = 2000;
-    let lateness: Vec<f64> = stream::iter(0..50usize)
+    let timers: Vec<(f64, f64)> = stream::iter(0..50usize)
         .map(|i| async move {
             let options =
                 WorkflowStartOptions::new(timer_queue.to_owned(), format!("timer-{run}-{i}"))
                     .build();
+            let started = Instant::now();
             let handle = client
                 .start_workflow(TimerWorkflow::run, TIMER_MS, options)
                 .await
                 .ok()?;
-            let armed = Instant::now();
             handle
                 .get_result(WorkflowGetResultOptions::default())
                 .await
                 .ok()?;
-            Some((ms(armed.elapsed()) - TIMER_MS as f64).max(0.0))
+            let observed = (ms(started.elapsed()) - TIMER_MS as f64).max(0.0);
+            let events = handle
+                .fetch_history(WorkflowFetchHistoryOptions::default())
+                .into_events()
+                .await
+                .ok()?;
+            let at = |want: fn(&Attributes) -> bool| {
+                events.iter().find_map(|e| {
+                    let t = e.event_time.as_ref()?;
+                    want(e.attributes.as_ref()?)
+                        .then(|| t.seconds as f64 * 1e3 + t.nanos as f64 / 1e6)
+                })
+            };
+            let armed = at(|a| matches!(a, Attributes::TimerStartedEventAttributes(_)))?;
+            let fired = at(|a| matches!(a, Attributes::TimerFiredEventAttributes(_)))?;
+            Some(((fired - armed - TIMER_MS as f64).max(0.0), observed))
         })
         .buffer_unordered(50)
         .filter_map(|x| async move { x })
         .collect()
         .await;
+    let (fired_late, observed_late): (Vec<f64>, Vec<f64>) = timers.into_iter().unzip();
     Ok(json!({
         "bookings": m,
         "started": ids.len(),
@@ -511,7 +663,8 @@ async fn idle(
         "worker_rss_mib": worker_rss.map(|k| round(k as f64 / 1024.0)),
         "server_rss_mib": server_rss.map(|k| round(k as f64 / 1024.0)),
         "signal_query_round_trip": summary(round_trips),
-        "timer_lateness": summary(lateness),
+        "timer_fired_late": summary(fired_late),
+        "timer_observed_late": summary(observed_late),
     }))
 }
 
@@ -718,23 +871,59 @@ async fn run_with_server(
     let idle_base = day + chrono::Duration::days(3000);
     let load_base = day + chrono::Duration::days(30);
 
+    // The bench process holds the client, the ceiling worker and the load generator.
+    let processes = [
+        ("temporal dev server", server_pid),
+        ("booking worker", worker.id()),
+        ("shim", shim.id()),
+        ("load shim", load_shim.id()),
+        ("sandbox", sandbox.id()),
+        ("bench", Some(std::process::id())),
+    ];
+    let metered = |mut result: Value, meter: CpuMeter| {
+        result["cpu"] = meter.finish();
+        result
+    };
     let outcome: anyhow::Result<Value> = async {
-        println!("bench: 1/5 end to end, {} signed form webhooks", o.bookings);
-        let e2e = end_to_end(&signer, &shim_url, &sandbox_client, run_id, o.bookings, e2e_base).await?;
-        println!("bench: 2/5 ceiling, {} no-op workflows", o.bookings);
-        let payload = serde_json::to_string(&Signer::body(run_id, 0, e2e_base))?;
-        let ceil = ceiling(&client, &bench_queue, run_id, o.bookings, payload).await?;
-        println!("bench: 3/5 ledger, {} reservations", o.reservations);
-        let ledger = ledger(&client, &task_queue, run_id, o.reservations).await?;
-        println!("bench: 4/5 idle capacity, {} open bookings", o.idle);
-        let idle = idle(&client, &task_queue, &bench_queue, &sandbox_client, run_id, o.idle, idle_base, (worker.id(), server_pid)).await?;
-        println!("bench: 5/5 shim under load, {:?}/s for {}s each", o.rates, o.rate_secs);
-        let mut loads = Vec::new();
-        for &rate in &o.rates {
-            loads.push(shim_load(&signer, &load_url, run_id, rate, o.rate_secs, load_base).await);
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        let wanted = |s: Scenario| o.only.contains(&s);
+        let mut e2e = Value::Null;
+        if wanted(Scenario::EndToEnd) {
+            println!("bench: 1/5 end to end, {} signed form webhooks", o.bookings);
+            let meter = CpuMeter::start(&processes);
+            let result = end_to_end(&signer, &shim_url, &sandbox_client, run_id, o.bookings, e2e_base).await?;
+            e2e = metered(result, meter);
         }
-        Ok(json!({"end_to_end": e2e, "ceiling": ceil, "ledger": ledger, "idle": idle, "shim_load": loads}))
+        let mut ceil = Value::Null;
+        if wanted(Scenario::Ceiling) {
+            println!("bench: 2/5 ceiling, {} no-op workflows", o.bookings);
+            let payload = serde_json::to_string(&Signer::body(run_id, 0, e2e_base))?;
+            let meter = CpuMeter::start(&processes);
+            ceil = metered(ceiling(&client, &bench_queue, run_id, o.bookings, payload).await?, meter);
+        }
+        let mut ledger_result = Value::Null;
+        if wanted(Scenario::Ledger) {
+            println!("bench: 3/5 ledger, {} reservations", o.reservations);
+            let meter = CpuMeter::start(&processes);
+            ledger_result = metered(ledger(&client, &task_queue, run_id, o.reservations).await?, meter);
+        }
+        let mut idle_result = Value::Null;
+        if wanted(Scenario::Idle) {
+            println!("bench: 4/5 idle capacity, {} open bookings", o.idle);
+            let meter = CpuMeter::start(&processes);
+            let result = idle(&client, &task_queue, &bench_queue, &sandbox_client, run_id, o.idle, idle_base, (worker.id(), server_pid)).await?;
+            idle_result = metered(result, meter);
+        }
+        let mut loads = Vec::new();
+        if wanted(Scenario::ShimLoad) {
+            println!("bench: 5/5 shim under load, {:?}/s for {}s each", o.rates, o.rate_secs);
+            for &rate in &o.rates {
+                let meter = CpuMeter::start(&processes);
+                let load = shim_load(&signer, &load_url, run_id, rate, o.rate_secs, load_base).await;
+                loads.push(metered(load, meter));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        Ok(json!({"end_to_end": e2e, "ceiling": ceil, "ledger": ledger_result, "idle": idle_result, "shim_load": loads}))
     }
     .await;
 
@@ -757,115 +946,180 @@ struct Report {
     json: Value,
 }
 
+/// One table cell from a scenario's [`CpuMeter`] figures: cores each process kept busy, busiest
+/// first, then the machine's busy and iowait shares.
+fn cpu_cell(cpu: &Value) -> String {
+    let mut procs: Vec<(String, f64)> = cpu["processes"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v["cores"].as_f64().unwrap_or(0.0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    procs.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let procs: Vec<String> = procs
+        .iter()
+        .filter(|(_, cores)| *cores >= 0.01)
+        .map(|(name, cores)| format!("{name} {cores:.2}"))
+        .collect();
+    format!(
+        "{}; machine {}% busy, {}% iowait",
+        procs.join(", "),
+        cpu["machine_busy_pct"],
+        cpu["machine_iowait_pct"]
+    )
+}
+
 fn report(o: &Options, s: &Value, profile: &str) -> Report {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
-    let tuning: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("BOOKINGS_WORKER_"))
-        .collect();
-    let e2e = &s["end_to_end"];
-    let ceil = &s["ceiling"];
-    let ratio = e2e["bookings_per_s"].as_f64().unwrap_or(0.0)
-        / ceil["workflows_per_s"].as_f64().unwrap_or(f64::NAN);
+    // What the booking worker and the ceiling worker ran with (defaults plus BOOKINGS_WORKER_*).
+    let tuning = booking_worker::tuning::WorkerTuning::from_env()
+        .map(|t| format!("{t:?}"))
+        .unwrap_or_else(|e| format!("invalid: {e}"));
     let pct = |v: &Value| format!("{} / {} / {}", v["p50_ms"], v["p95_ms"], v["p99_ms"]);
+    let p50_99 = |v: &Value| format!("{} / {}", v["p50_ms"], v["p99_ms"]);
+    let mut rows: Vec<[String; 3]> = Vec::new();
+    let mut row = |scenario: String, measure: &str, value: String| {
+        rows.push([scenario, measure.to_owned(), value]);
+    };
+
+    let e2e = &s["end_to_end"];
+    if !e2e.is_null() {
+        row(
+            format!("end to end (N={})", o.bookings),
+            "bookings/s",
+            format!(
+                "{} ({} of {} complete)",
+                e2e["bookings_per_s"], e2e["completed"], e2e["bookings"]
+            ),
+        );
+        row(
+            String::new(),
+            "webhook ack p50/p95/p99 ms",
+            pct(&e2e["ack"]),
+        );
+        for (key, what) in [
+            ("to_calendar_event", "webhook → calendar event"),
+            ("to_crm_contact", "webhook → CRM contact"),
+            ("to_first_email", "webhook → first email"),
+        ] {
+            row(
+                String::new(),
+                &format!("{what} p50/p95/p99 ms"),
+                pct(&e2e[key]),
+            );
+        }
+        row(String::new(), "CPU cores used", cpu_cell(&e2e["cpu"]));
+    }
+    let ceil = &s["ceiling"];
+    let ratio = e2e["bookings_per_s"]
+        .as_f64()
+        .zip(ceil["workflows_per_s"].as_f64())
+        .map(|(e, c)| e / c);
+    if !ceil.is_null() {
+        row(
+            format!("ceiling (no-op activities, N={})", o.bookings),
+            "workflows/s",
+            ceil["workflows_per_s"].to_string(),
+        );
+        row(
+            String::new(),
+            "start → result p50/p95/p99 ms",
+            pct(&ceil["start_to_result"]),
+        );
+        row(String::new(), "CPU cores used", cpu_cell(&ceil["cpu"]));
+    }
+    if let Some(ratio) = ratio {
+        row(String::new(), "end to end / ceiling", format!("{ratio:.2}"));
+    }
     let loads = s["shim_load"].as_array().cloned().unwrap_or_default();
     let best_rate = loads
         .iter()
         .filter(|l| l["ack"]["p99_ms"].as_f64().is_some_and(|p| p < 50.0))
         .filter_map(|l| l["rate_per_s"].as_u64())
         .max();
-    let mut t = String::new();
-    use std::fmt::Write;
-    let _ = writeln!(t, "\n| scenario | measure | value |\n|---|---|---|");
-    let _ = writeln!(
-        t,
-        "| end to end (N={}) | bookings/s | {} ({} of {} complete) |",
-        o.bookings, e2e["bookings_per_s"], e2e["completed"], e2e["bookings"]
-    );
-    let _ = writeln!(t, "| | webhook ack p50/p95/p99 ms | {} |", pct(&e2e["ack"]));
-    let _ = writeln!(
-        t,
-        "| | webhook → calendar event p50/p95/p99 ms | {} |",
-        pct(&e2e["to_calendar_event"])
-    );
-    let _ = writeln!(
-        t,
-        "| | webhook → CRM contact p50/p95/p99 ms | {} |",
-        pct(&e2e["to_crm_contact"])
-    );
-    let _ = writeln!(
-        t,
-        "| | webhook → first email p50/p95/p99 ms | {} |",
-        pct(&e2e["to_first_email"])
-    );
-    let _ = writeln!(
-        t,
-        "| ceiling (no-op activities, N={}) | workflows/s | {} |",
-        o.bookings, ceil["workflows_per_s"]
-    );
-    let _ = writeln!(
-        t,
-        "| | start → result p50/p95/p99 ms | {} |",
-        pct(&ceil["start_to_result"])
-    );
-    let _ = writeln!(t, "| | end to end / ceiling | {:.2} |", ratio);
     for l in &loads {
-        let _ = writeln!(
-            t,
-            "| shim load {}/s ({}s, achieved {}/s, {} × 202) | ack p50/p99 ms | {} / {} |",
-            l["rate_per_s"],
-            o.rate_secs,
-            l["achieved_per_s"],
-            l["accepted_202"],
-            l["ack"]["p50_ms"],
-            l["ack"]["p99_ms"]
+        row(
+            format!(
+                "shim load {}/s ({}s, achieved {}/s, {} × 202)",
+                l["rate_per_s"], o.rate_secs, l["achieved_per_s"], l["accepted_202"]
+            ),
+            "ack p50/p99 ms",
+            p50_99(&l["ack"]),
+        );
+        row(String::new(), "CPU cores used", cpu_cell(&l["cpu"]));
+    }
+    if !loads.is_empty() {
+        row(
+            String::new(),
+            "highest rate with p99 < 50 ms",
+            best_rate.map_or_else(|| "none".into(), |r| format!("{r}/s")),
         );
     }
-    let _ = writeln!(
-        t,
-        "| | highest rate with p99 < 50 ms | {} |",
-        best_rate
-            .map(|r| format!("{r}/s"))
-            .unwrap_or_else(|| "none".into())
-    );
     let idle = &s["idle"];
-    let _ = writeln!(
-        t,
-        "| idle (M={}, settled {} in {} s) | worker / server RSS MiB | {} / {} |",
-        o.idle,
-        idle["settled"],
-        idle["settle_seconds"],
-        idle["worker_rss_mib"],
-        idle["server_rss_mib"]
-    );
-    let _ = writeln!(
-        t,
-        "| | signal + query p50/p99 ms | {} / {} |",
-        idle["signal_query_round_trip"]["p50_ms"], idle["signal_query_round_trip"]["p99_ms"]
-    );
-    let _ = writeln!(
-        t,
-        "| | 2 s timer lateness p50/p99 ms | {} / {} |",
-        idle["timer_lateness"]["p50_ms"], idle["timer_lateness"]["p99_ms"]
-    );
+    if !idle.is_null() {
+        row(
+            format!(
+                "idle (M={}, settled {} in {} s)",
+                o.idle, idle["settled"], idle["settle_seconds"]
+            ),
+            "worker / server RSS MiB",
+            format!("{} / {}", idle["worker_rss_mib"], idle["server_rss_mib"]),
+        );
+        row(
+            String::new(),
+            "signal + query p50/p99 ms",
+            p50_99(&idle["signal_query_round_trip"]),
+        );
+        row(
+            String::new(),
+            "2 s timer fired late (server events) p50/p99 ms",
+            p50_99(&idle["timer_fired_late"]),
+        );
+        row(
+            String::new(),
+            "2 s timer observed late (start → result) p50/p99 ms",
+            p50_99(&idle["timer_observed_late"]),
+        );
+        row(
+            String::new(),
+            "CPU cores used (start + settle + probes)",
+            cpu_cell(&idle["cpu"]),
+        );
+    }
     let l = &s["ledger"];
-    let _ = writeln!(
-        t,
-        "| ledger ({} reservations, {} in flight) | reservations/s | {} |",
-        l["reservations"], l["in_flight"], l["reservations_per_s"]
-    );
-    let _ = writeln!(t, "\n{profile} binaries, {cores} cores, tuning {tuning:?}");
+    if !l.is_null() {
+        row(
+            format!(
+                "ledger ({} reservations, {} in flight)",
+                l["reservations"], l["in_flight"]
+            ),
+            "reservations/s",
+            l["reservations_per_s"].to_string(),
+        );
+        row(String::new(), "CPU cores used", cpu_cell(&l["cpu"]));
+    }
+
+    let mut table = String::from("\n| scenario | measure | value |\n|---|---|---|\n");
+    for [scenario, measure, value] in rows {
+        table.push_str(&format!("| {scenario} | {measure} | {value} |\n"));
+    }
+    table.push_str(&format!(
+        "\n{profile} binaries, {cores} cores, worker tuning {tuning}\n"
+    ));
     let json = json!({
         "git_revision": git_revision(),
         "cores": cores,
         "profile": profile,
         "smoke": o.smoke,
         "at": Utc::now().to_rfc3339(),
-        "worker_tuning_env": tuning.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
-        "end_to_end_over_ceiling": round(ratio * 100.0) / 100.0,
+        "worker_tuning": tuning,
+        "end_to_end_over_ceiling": ratio.map(|r| (r * 100.0).round() / 100.0),
         "shim_highest_rate_p99_under_50ms": best_rate,
         "scenarios": s,
     });
-    Report { table: t, json }
+    Report { table, json }
 }
