@@ -578,7 +578,9 @@ async fn idle(
             settled = true;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Listing every email is O(M) work for the sandbox: at M=10,000 a 500 ms cadence kept
+        // it a whole core busy and slowed the very bookings being waited for.
+        tokio::time::sleep(Duration::from_secs(5)).await;
     }
     let settled_in = began.elapsed();
     // Let the worker go quiet before reading memory.
