@@ -289,6 +289,17 @@ impl CpuMeter {
     }
 }
 
+/// Runs `scenario` inside a [`CpuMeter`] and adds the meter's figures to its result as `cpu`.
+async fn metered(
+    processes: &[(&'static str, Option<u32>)],
+    scenario: impl std::future::Future<Output = anyhow::Result<Value>>,
+) -> anyhow::Result<Value> {
+    let meter = CpuMeter::start(processes);
+    let mut result = scenario.await?;
+    result["cpu"] = meter.finish();
+    Ok(result)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Signed form webhooks
 
@@ -882,46 +893,39 @@ async fn run_with_server(
         ("sandbox", sandbox.id()),
         ("bench", Some(std::process::id())),
     ];
-    let metered = |mut result: Value, meter: CpuMeter| {
-        result["cpu"] = meter.finish();
-        result
-    };
     let outcome: anyhow::Result<Value> = async {
         let wanted = |s: Scenario| o.only.contains(&s);
-        let mut e2e = Value::Null;
-        if wanted(Scenario::EndToEnd) {
+        let e2e = if wanted(Scenario::EndToEnd) {
             println!("bench: 1/5 end to end, {} signed form webhooks", o.bookings);
-            let meter = CpuMeter::start(&processes);
-            let result = end_to_end(&signer, &shim_url, &sandbox_client, run_id, o.bookings, e2e_base).await?;
-            e2e = metered(result, meter);
-        }
-        let mut ceil = Value::Null;
-        if wanted(Scenario::Ceiling) {
+            metered(&processes, end_to_end(&signer, &shim_url, &sandbox_client, run_id, o.bookings, e2e_base)).await?
+        } else {
+            Value::Null
+        };
+        let ceil = if wanted(Scenario::Ceiling) {
             println!("bench: 2/5 ceiling, {} no-op workflows", o.bookings);
             let payload = serde_json::to_string(&Signer::body(run_id, 0, e2e_base))?;
-            let meter = CpuMeter::start(&processes);
-            ceil = metered(ceiling(&client, &bench_queue, run_id, o.bookings, payload).await?, meter);
-        }
-        let mut ledger_result = Value::Null;
-        if wanted(Scenario::Ledger) {
+            metered(&processes, ceiling(&client, &bench_queue, run_id, o.bookings, payload)).await?
+        } else {
+            Value::Null
+        };
+        let ledger_result = if wanted(Scenario::Ledger) {
             println!("bench: 3/5 ledger, {} reservations", o.reservations);
-            let meter = CpuMeter::start(&processes);
-            ledger_result = metered(ledger(&client, &task_queue, run_id, o.reservations).await?, meter);
-        }
-        let mut idle_result = Value::Null;
-        if wanted(Scenario::Idle) {
+            metered(&processes, ledger(&client, &task_queue, run_id, o.reservations)).await?
+        } else {
+            Value::Null
+        };
+        let idle_result = if wanted(Scenario::Idle) {
             println!("bench: 4/5 idle capacity, {} open bookings", o.idle);
-            let meter = CpuMeter::start(&processes);
-            let result = idle(&client, &task_queue, &bench_queue, &sandbox_client, run_id, o.idle, idle_base, (worker.id(), server_pid)).await?;
-            idle_result = metered(result, meter);
-        }
+            metered(&processes, idle(&client, &task_queue, &bench_queue, &sandbox_client, run_id, o.idle, idle_base, (worker.id(), server_pid))).await?
+        } else {
+            Value::Null
+        };
         let mut loads = Vec::new();
         if wanted(Scenario::ShimLoad) {
             println!("bench: 5/5 shim under load, {:?}/s for {}s each", o.rates, o.rate_secs);
             for &rate in &o.rates {
-                let meter = CpuMeter::start(&processes);
-                let load = shim_load(&signer, &load_url, run_id, rate, o.rate_secs, load_base).await;
-                loads.push(metered(load, meter));
+                let load = async { Ok(shim_load(&signer, &load_url, run_id, rate, o.rate_secs, load_base).await) };
+                loads.push(metered(&processes, load).await?);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }

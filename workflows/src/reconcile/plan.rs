@@ -15,7 +15,7 @@ use booking_activities::{
 };
 use booking_proto::{
     domain::TourSlot,
-    v1::{BookingSnapshot, BookingStatus, CancelSignal, RescheduleSignal},
+    v1::{BookingRequest, BookingSnapshot, BookingStatus, CancelSignal, RescheduleSignal},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -181,7 +181,7 @@ fn request_for(
     b: &SchedulerBooking,
     event_id: &str,
     request_id: &str,
-) -> Result<booking_proto::v1::BookingRequest, String> {
+) -> Result<BookingRequest, String> {
     let booking_id = booking_proto::domain::BookingId::parse(&b.booking_id)?;
     let tour = TourSlot::new(b.event.start, b.event.end)?;
     let request = InviteeBooking {
@@ -200,6 +200,17 @@ fn request_for(
     // booking that would fail at once.
     booking_proto::domain::ValidBooking::parse(request.clone()).map_err(|e| e.to_string())?;
     Ok(request)
+}
+
+/// Moves the booking to the scheduler's time for `b`, starting it from `request` if it is
+/// missing.
+fn reschedule_to(b: &SchedulerBooking, event_id: &str, request: BookingRequest) -> BookingCommand {
+    let signal = RescheduleSignal {
+        event_id: event_id.to_owned(),
+        tour: request.tour,
+        source_ref: b.latest.uri.clone(),
+    };
+    BookingCommand::Reschedule { request, signal }
 }
 
 /// Decides the repairs. `views` holds the engine's snapshot of every asked booking (`None`:
@@ -233,18 +244,9 @@ pub fn plan(
                     continue;
                 }
                 match request_for(b, &created, request_id) {
-                    Ok(request) if b.rescheduled => {
-                        let signal = RescheduleSignal {
-                            event_id: created.clone(),
-                            tour: request.tour,
-                            source_ref: b.latest.uri.clone(),
-                        };
-                        out.repairs
-                            .push(Repair::MissedBooking(BookingCommand::Reschedule {
-                                request,
-                                signal,
-                            }));
-                    }
+                    Ok(request) if b.rescheduled => out
+                        .repairs
+                        .push(Repair::MissedBooking(reschedule_to(b, &created, request))),
                     Ok(request) => out
                         .repairs
                         .push(Repair::MissedBooking(BookingCommand::Start { request })),
@@ -274,16 +276,9 @@ pub fn plan(
                 }
                 match request_for(b, &created, request_id) {
                     Ok(request) => {
-                        let signal = RescheduleSignal {
-                            event_id: created.clone(),
-                            tour: request.tour,
-                            source_ref: b.latest.uri.clone(),
-                        };
-                        out.repairs
-                            .push(Repair::MissedReschedule(BookingCommand::Reschedule {
-                                request,
-                                signal,
-                            }));
+                        out.repairs.push(Repair::MissedReschedule(reschedule_to(
+                            b, &created, request,
+                        )));
                         touched.insert(id.clone());
                     }
                     Err(reason) => unresolved(format!("cannot move to {}: {reason}", b.latest.uri)),
