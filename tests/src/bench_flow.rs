@@ -10,6 +10,7 @@
 use std::{sync::Arc, time::Duration};
 
 use booking_activities::policy::{PolicyTable, activity};
+use booking_workflows::detached;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{activities, workflow, workflow_methods};
 use temporalio_sdk::{
@@ -84,7 +85,8 @@ impl CeilingWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, payload: String) -> WorkflowResult<u32> {
         let table = PolicyTable::default();
-        ctx.execute_local_activity(
+        detached::local_activity(
+            ctx,
             NoopActivities::settings,
             payload.clone(),
             LocalActivityOptions::builder()
@@ -95,31 +97,36 @@ impl CeilingWorkflow {
         .await?;
         // Same options as the booking's calls (the ledger calls use the provider default).
         let opts = |name: &str| table.get(name).options(name.to_owned());
-        ctx.execute_activity(
+        detached::activity(
+            ctx,
             NoopActivities::reserve,
             payload.clone(),
             opts(activity::CHECK_FREE_BUSY),
         )
         .await?;
-        ctx.execute_activity(
+        detached::activity(
+            ctx,
             NoopActivities::free_busy,
             payload.clone(),
             opts(activity::CHECK_FREE_BUSY),
         )
         .await?;
-        ctx.execute_activity(
+        detached::activity(
+            ctx,
             NoopActivities::crm_upsert,
             payload.clone(),
             opts(activity::UPSERT_CRM_CONTACT),
         )
         .await?;
-        ctx.execute_activity(
+        detached::activity(
+            ctx,
             NoopActivities::calendar_create,
             payload.clone(),
             opts(activity::ENSURE_CALENDAR_EVENT),
         )
         .await?;
-        ctx.execute_activity(
+        detached::activity(
+            ctx,
             NoopActivities::send_email,
             payload,
             opts(activity::SEND_EMAIL),
@@ -138,8 +145,11 @@ pub struct TimerWorkflow;
 impl TimerWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, millis: u64) -> WorkflowResult<u64> {
-        ctx.timer(TimerOptions::builder(Duration::from_millis(millis)).build())
-            .await;
+        detached::timer(
+            ctx,
+            TimerOptions::builder(Duration::from_millis(millis)).build(),
+        )
+        .await;
         Ok(millis)
     }
 }

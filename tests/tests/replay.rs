@@ -2,8 +2,9 @@
 //! would make a running booking take a different path than its history fails here, in CI,
 //! before it reaches a worker; such a change needs `ctx.patched()`.
 //!
-//! The histories come from real runs of `lifecycle_sequences.rs` on the dev server
-//! (`BOOKINGS_RECORD_HISTORIES=1 cargo test -p booking-tests --test lifecycle_sequences`).
+//! The histories come from real runs of `lifecycle_sequences.rs` and `workflow_cancellation.rs`
+//! on the dev server (`BOOKINGS_RECORD_HISTORIES=1 cargo test -p booking-tests --test
+//! lifecycle_sequences`).
 //! Files named `*_v1.json` were recorded before the `slot-ledger`, `timer-driven-due` and
 //! `resilient-ledger-calls` patches: they prove a booking started on the first release still
 //! replays, taking the old paths. Never delete a history a running booking could still have.
@@ -20,6 +21,7 @@ const REQUIRED: &[&str] = &[
     "cancel_while_pending",
     "questionnaire_switch",
     "open_house_waitlist",
+    "temporal_cancel_request",
 ];
 
 #[tokio::test]

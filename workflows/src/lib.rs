@@ -7,9 +7,12 @@
 //!
 //! - [`booking`]: the booking workflow, one per booking, alive from request to tour complete.
 //! - [`search_attributes`]: what operators filter bookings on in the Temporal UI.
+//! - [`detached`]: timers, activities and signals that leave no reference cycle when dropped
+//!   unfinished.
 
 pub mod booking;
 pub mod dead_letter;
+pub mod detached;
 pub mod ledger;
 pub mod lifecycle;
 pub mod reconcile;

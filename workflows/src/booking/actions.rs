@@ -19,6 +19,7 @@ use temporalio_sdk::WorkflowContext;
 
 use super::BookingWorkflow;
 use crate::{
+    detached,
     ledger::{
         LedgerConfig, MoveRequest, ReserveStatus, Window,
         calls::{self, MoveSlot, MoveSlotInput, ReleaseSlot, ReleaseSlotInput},
@@ -50,7 +51,8 @@ pub async fn perform(
                 ledger_id: ledger_config(booking).workflow_id(),
                 booking_id,
             };
-            ctx.execute_activity(
+            detached::activity(
+                ctx,
                 ReleaseSlot,
                 input,
                 ledger_options(settings, name, "release slot"),
@@ -68,17 +70,22 @@ pub async fn perform(
                     window: window(tour),
                 },
             };
-            ctx.execute_activity(MoveSlot, input, ledger_options(settings, name, "move slot"))
-                .await
-                .map(|outcome| ActionOutcome::SlotMoved {
-                    confirmed: outcome.status != ReserveStatus::Refused,
-                    detail: if outcome.status == ReserveStatus::Refused {
-                        format!("the ledger kept the old slot: {}", outcome.reason)
-                    } else {
-                        "slot moved in the ledger".into()
-                    },
-                })
-                .map_err(|e| failure(&e, settings.activities.get(name).maximum_attempts))
+            detached::activity(
+                ctx,
+                MoveSlot,
+                input,
+                ledger_options(settings, name, "move slot"),
+            )
+            .await
+            .map(|outcome| ActionOutcome::SlotMoved {
+                confirmed: outcome.status != ReserveStatus::Refused,
+                detail: if outcome.status == ReserveStatus::Refused {
+                    format!("the ledger kept the old slot: {}", outcome.reason)
+                } else {
+                    "slot moved in the ledger".into()
+                },
+            })
+            .map_err(|e| failure(&e, settings.activities.get(name).maximum_attempts))
         }
         Action::CreateCalendarEvent { tour } => {
             let (opts, policy) = options(
@@ -101,7 +108,7 @@ pub async fn perform(
                 end: tour.end(),
                 attendee_emails: vec![lead.email.to_string()],
             };
-            ctx.execute_activity(BookingActivities::ensure_calendar_event, input, opts)
+            detached::activity(ctx, BookingActivities::ensure_calendar_event, input, opts)
                 .await
                 .map(|out| ActionOutcome::CalendarEventCreated {
                     calendar_event_id: out.event_id,
@@ -119,7 +126,7 @@ pub async fn perform(
                 start: tour.start(),
                 end: tour.end(),
             };
-            ctx.execute_activity(BookingActivities::move_calendar_event, input, opts)
+            detached::activity(ctx, BookingActivities::move_calendar_event, input, opts)
                 .await
                 .map(|_| ActionOutcome::CalendarEventMoved)
                 .map_err(|e| failure(&e, policy.maximum_attempts))
@@ -133,7 +140,7 @@ pub async fn perform(
                 booking_id,
                 calendar_id,
             };
-            ctx.execute_activity(BookingActivities::delete_calendar_event, input, opts)
+            detached::activity(ctx, BookingActivities::delete_calendar_event, input, opts)
                 .await
                 .map(|_| ActionOutcome::CalendarEventDeleted)
                 .map_err(|e| failure(&e, policy.maximum_attempts))
@@ -152,7 +159,7 @@ pub async fn perform(
                 tour_start: Some(booking.tour().start()),
                 tour_type: Some(tour_type(booking)),
             };
-            ctx.execute_activity(BookingActivities::upsert_crm_contact, input, opts)
+            detached::activity(ctx, BookingActivities::upsert_crm_contact, input, opts)
                 .await
                 .map(|out| ActionOutcome::CrmContactUpserted {
                     crm_contact_id: out.contact_id,
@@ -171,7 +178,7 @@ pub async fn perform(
                 lifecycle_stage: None,
                 tour_start: Some(booking.tour().start()),
             };
-            ctx.execute_activity(BookingActivities::update_crm_stage, input, opts)
+            detached::activity(ctx, BookingActivities::update_crm_stage, input, opts)
                 .await
                 .map(|_| ActionOutcome::CrmStageUpdated)
                 .map_err(|e| failure(&e, policy.maximum_attempts))
@@ -192,7 +199,7 @@ pub async fn perform(
                 due_at: now,
                 task_type: "CALL".into(),
             };
-            ctx.execute_activity(BookingActivities::create_crm_task, input, opts)
+            detached::activity(ctx, BookingActivities::create_crm_task, input, opts)
                 .await
                 .map(|out| ActionOutcome::CrmTaskCreated {
                     crm_task_id: out.task_id,
@@ -249,7 +256,7 @@ pub async fn perform(
                 // may look at the clock to tell.
                 send_before: kind.is_about_tour_time().then(|| booking.tour().start()),
             };
-            ctx.execute_activity(BookingActivities::send_email, message, opts)
+            detached::activity(ctx, BookingActivities::send_email, message, opts)
                 .await
                 .map(|receipt| match receipt.skipped {
                     Some(reason) => ActionOutcome::EmailNotSent { reason },

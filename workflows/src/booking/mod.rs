@@ -28,7 +28,8 @@ use temporalio_common::{RetryPolicy, error::ActivityExecutionError};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ApplicationFailure, CancellableFuture, LocalActivityOptions, SyncWorkflowContext, TimerOptions,
-    WorkflowContext, WorkflowContextView, WorkflowResult,
+    WaitConditionOptions, WorkflowCancellationToken, WorkflowContext, WorkflowContextView,
+    WorkflowResult,
 };
 
 pub use attributes::status_keyword;
@@ -65,6 +66,7 @@ use booking_activities::{BookingActivities, inputs::CheckFreeBusyInput, policy::
 use booking_proto::v1::BookingKind;
 
 use crate::{
+    detached,
     ledger::{
         ReserveRequest, ReserveStatus, SeatGranted, Window,
         calls::{
@@ -90,6 +92,9 @@ pub struct BookingWorkflow {
     /// The instant the timer that just fired was armed for: the queued `Due` is judged at it,
     /// not at the (possibly skewed) clock of the activation that delivered the firing.
     due_at: Option<DateTime<Utc>>,
+    /// Temporal asked to cancel the workflow (the UI's Cancel, `temporal workflow cancel`) and
+    /// the request is in the inbox as the booking's own cancel event.
+    cancel_requested: bool,
 }
 
 #[workflow_methods]
@@ -103,6 +108,7 @@ impl BookingWorkflow {
             malformed: Vec::new(),
             clock: None,
             due_at: None,
+            cancel_requested: false,
         }
     }
 
@@ -118,16 +124,16 @@ impl BookingWorkflow {
         };
         let valid = ValidBooking::parse(ctx.state(|s| s.request.clone()))
             .map_err(ApplicationFailure::non_retryable)?;
-        let settings = ctx
-            .execute_local_activity(
-                SettingsSource::booking_settings,
-                valid.request.agent_id.clone(),
-                LocalActivityOptions::builder()
-                    .start_to_close_timeout(Duration::from_secs(10))
-                    .retry_policy(RetryPolicy::builder().maximum_attempts(5).build())
-                    .build(),
-            )
-            .await?;
+        let settings = detached::local_activity(
+            ctx,
+            SettingsSource::booking_settings,
+            valid.request.agent_id.clone(),
+            LocalActivityOptions::builder()
+                .start_to_close_timeout(Duration::from_secs(10))
+                .retry_policy(RetryPolicy::builder().maximum_attempts(5).build())
+                .build(),
+        )
+        .await?;
         let (mut booking, _) = BookingState::start(valid, now(ctx)?, settings.follow_up.clone())
             .map_err(ApplicationFailure::non_retryable)?;
         // Bookings recorded before the slot ledger replay without reserving; new ones reserve
@@ -386,7 +392,7 @@ impl BookingWorkflow {
                         Err(failure) => Event::ActionFailed { action_id: id, failure },
                     });
                 }
-                arrived = ctx.wait_condition(|s| !s.inbox.is_empty()) => {
+                arrived = Self::wait_for_inbox(ctx).fuse() => {
                     arrived?;
                     Self::apply_inbox(ctx)?;
                     *published = Self::publish(ctx, std::mem::take(published));
@@ -415,7 +421,8 @@ impl BookingWorkflow {
             notify_workflow_id: ctx.workflow_id().to_owned(),
         };
         let outcome = Self::until_done(ctx, patches, "reserve the slot in the ledger", || {
-            ctx.execute_activity(
+            detached::activity(
+                ctx,
                 ReserveSlot,
                 ReserveSlotInput {
                     ledger: config.clone(),
@@ -436,21 +443,21 @@ impl BookingWorkflow {
             }
             ReserveStatus::Confirmed => {
                 let tour = booking.tour();
-                let free_busy = match ctx
-                    .execute_activity(
-                        BookingActivities::check_free_busy,
-                        CheckFreeBusyInput {
-                            booking_id: booking_id.clone(),
-                            calendar_id: settings.calendar_id.clone(),
-                            start: tour.start(),
-                            end: tour.end(),
-                        },
-                        settings
-                            .activities
-                            .get(activity::CHECK_FREE_BUSY)
-                            .options("check the agent's calendar is free"),
-                    )
-                    .await
+                let free_busy = match detached::activity(
+                    ctx,
+                    BookingActivities::check_free_busy,
+                    CheckFreeBusyInput {
+                        booking_id: booking_id.clone(),
+                        calendar_id: settings.calendar_id.clone(),
+                        start: tour.start(),
+                        end: tour.end(),
+                    },
+                    settings
+                        .activities
+                        .get(activity::CHECK_FREE_BUSY)
+                        .options("check the agent's calendar is free"),
+                )
+                .await
                 {
                     Ok(free_busy) => free_busy,
                     Err(error) if patches.resilient_ledger => {
@@ -471,7 +478,8 @@ impl BookingWorkflow {
                 // the slot back, and offer the first window of the same length after the busy
                 // time.
                 Self::until_done(ctx, patches, "release the slot in the ledger", || {
-                    ctx.execute_activity(
+                    detached::activity(
+                        ctx,
                         ReleaseSlot,
                         ReleaseSlotInput {
                             ledger_id: ledger_id.clone(),
@@ -530,7 +538,8 @@ impl BookingWorkflow {
                             .map(|f| f.message.as_str())
                             .unwrap_or("failed")
                     );
-                    ctx.timer(
+                    detached::timer(
+                        ctx,
                         TimerOptions::builder(LEDGER_RETRY_PAUSE)
                             .summary(summary)
                             .build(),
@@ -542,6 +551,29 @@ impl BookingWorkflow {
         }
     }
 
+    /// Waits until the inbox holds an event. A cancellation request from Temporal becomes the
+    /// booking's own cancel event, once: the booking then cancels the way a lead's cancellation
+    /// does, cleanup and notice included, instead of stopping with its slot, calendar event and
+    /// reminders left behind.
+    async fn wait_for_inbox(ctx: &WorkflowContext<Self>) -> WorkflowResult<()> {
+        if ctx.state(|s| s.cancel_requested) {
+            // The workflow's token stays cancelled: wait on one that nothing cancels.
+            let options = WaitConditionOptions::builder()
+                .cancellation_token(WorkflowCancellationToken::new())
+                .build();
+            ctx.wait_condition_with_options(|s| !s.inbox.is_empty(), options)
+                .await?;
+            return Ok(());
+        }
+        if let Err(request) = ctx.wait_condition(|s| !s.inbox.is_empty()).await {
+            ctx.state_mut(|s| {
+                s.cancel_requested = true;
+                s.inbox.push_back(signals::cancel_request(request.reason()));
+            });
+        }
+        Ok(())
+    }
+
     /// Sleeps until the next planned step is due or a signal arrives, whichever is first.
     async fn wait_for_due_or_signal(
         ctx: &WorkflowContext<Self>,
@@ -549,7 +581,7 @@ impl BookingWorkflow {
     ) -> WorkflowResult<()> {
         let next_due = ctx.state(|s| s.booking().next_due());
         let Some((due, summary)) = next_due else {
-            ctx.wait_condition(|s| !s.inbox.is_empty()).await?;
+            Self::wait_for_inbox(ctx).await?;
             return Ok(());
         };
         let wait = (due - now(ctx)?).to_std().unwrap_or_default();
@@ -563,7 +595,7 @@ impl BookingWorkflow {
         } else {
             wait
         };
-        let timer = ctx.timer(TimerOptions::builder(wait).summary(summary).build());
+        let timer = detached::timer(ctx, TimerOptions::builder(wait).summary(summary).build());
         let mut timer = std::pin::pin!(timer);
         temporalio_sdk::workflows::select! {
             _ = timer.as_mut() => {
@@ -574,7 +606,7 @@ impl BookingWorkflow {
                     s.inbox.push_back(Event::Due);
                 });
             }
-            arrived = ctx.wait_condition(|s| !s.inbox.is_empty()) => {
+            arrived = Self::wait_for_inbox(ctx).fuse() => {
                 // The plan may change with the signal; the next loop arms a fresh timer.
                 timer.cancel();
                 arrived?;

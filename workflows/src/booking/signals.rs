@@ -37,6 +37,23 @@ pub fn cancel(signal: &CancelSignal) -> Result<Event, FieldError> {
     })
 }
 
+/// Event id of the cancel event a cancellation request from Temporal becomes; a workflow is
+/// cancelled at most once, so one fixed id deduplicates it like any signal.
+pub const CANCEL_REQUEST_EVENT_ID: &str = "temporal-cancel-request";
+
+/// A cancellation request from Temporal (an operator's Cancel in the UI or the CLI), as the
+/// booking's own cancellation.
+pub fn cancel_request(reason: Option<&str>) -> Event {
+    Event::Cancel {
+        event_id: EventId::parse(CANCEL_REQUEST_EVENT_ID).expect("a valid event id"),
+        reason: reason
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or("cancellation requested in Temporal")
+            .to_owned(),
+        cancelled_by: "operator".to_owned(),
+    }
+}
+
 pub fn questionnaire_visited(signal: &QuestionnaireVisitedSignal) -> Result<Event, FieldError> {
     Ok(Event::QuestionnaireVisited {
         event_id: event_id(&signal.event_id)?,
@@ -72,5 +89,35 @@ pub fn change(request: &ChangeRequest) -> Result<Event, FieldError> {
             "change",
             "one of confirm, reschedule, cancel, questionnaireVisited, tourComplete is required",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancel_request_is_an_operator_cancellation_with_the_requests_reason() {
+        let Event::Cancel {
+            event_id,
+            reason,
+            cancelled_by,
+        } = cancel_request(Some("lead phoned"))
+        else {
+            panic!("a cancel event");
+        };
+        assert_eq!(event_id.as_str(), CANCEL_REQUEST_EVENT_ID);
+        assert_eq!(reason, "lead phoned");
+        assert_eq!(cancelled_by, "operator");
+    }
+
+    #[test]
+    fn a_cancel_request_without_a_reason_says_where_it_came_from() {
+        for reason in [None, Some(""), Some("  ")] {
+            let Event::Cancel { reason, .. } = cancel_request(reason) else {
+                panic!("a cancel event");
+            };
+            assert_eq!(reason, "cancellation requested in Temporal");
+        }
     }
 }

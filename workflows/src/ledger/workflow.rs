@@ -11,7 +11,7 @@ use super::core::{
     Availability, Ledger, LedgerConfig, MoveRequest, ReleaseOutcome, ReleaseRequest,
     ReserveOutcome, ReserveRequest,
 };
-use crate::BookingWorkflow;
+use crate::{BookingWorkflow, detached};
 
 /// Input of a ledger run: its configuration on first start, and the whole ledger when a run
 /// continues as new (so no holding or waiting booking is lost between runs).
@@ -73,14 +73,14 @@ impl SlotLedgerWorkflow {
                     // A booking that is gone (completed, never existed) cannot use the seat;
                     // the ledger still records it as held until the booking releases it or an
                     // operator does, so the failure is not an error of the ledger.
-                    let sent = ctx
-                        .external_workflow(promotion.notify_workflow_id.clone(), None)
-                        .signal(
-                            BookingWorkflow::seat_granted,
-                            grant,
-                            SignalWorkflowOptions::default(),
-                        )
-                        .await;
+                    let booking = ctx.external_workflow(promotion.notify_workflow_id.clone(), None);
+                    let sent = detached::signal(
+                        &booking,
+                        BookingWorkflow::seat_granted,
+                        grant,
+                        SignalWorkflowOptions::default(),
+                    )
+                    .await;
                     if let Err(error) = sent {
                         tracing::warn!(
                             booking_id = promotion.booking_id,

@@ -35,6 +35,8 @@ use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{ApplicationFailure, WorkflowContext, WorkflowResult};
 
 use plan::Repair;
+
+use crate::detached;
 pub use plan::{Orphan, Unresolved};
 
 /// Workflow type name, as schedules and visibility queries spell it.
@@ -119,45 +121,45 @@ impl ReconcileWorkflow {
         let policies = PolicyTable::default();
         let opts = |name: &str, summary: String| policies.get(name).options(summary);
 
-        let scheduled = ctx
-            .execute_activity(
-                BookingActivities::list_scheduled_changes,
-                ListScheduledChangesInput {
-                    window_start,
-                    window_end,
-                },
-                opts(
-                    activity::LIST_SCHEDULED_CHANGES,
-                    "list scheduler events".into(),
-                ),
-            )
-            .await?;
-        let calendar = ctx
-            .execute_activity(
-                ReconcileActivities::list_calendar_changes,
-                ListCalendarChangesInput {
-                    updated_min: now - span(config.calendar_changed_within_secs),
-                },
-                opts(
-                    activity::LIST_CALENDAR_CHANGES,
-                    "list changed calendar events".into(),
-                ),
-            )
-            .await?;
+        let scheduled = detached::activity(
+            ctx,
+            BookingActivities::list_scheduled_changes,
+            ListScheduledChangesInput {
+                window_start,
+                window_end,
+            },
+            opts(
+                activity::LIST_SCHEDULED_CHANGES,
+                "list scheduler events".into(),
+            ),
+        )
+        .await?;
+        let calendar = detached::activity(
+            ctx,
+            ReconcileActivities::list_calendar_changes,
+            ListCalendarChangesInput {
+                updated_min: now - span(config.calendar_changed_within_secs),
+            },
+            opts(
+                activity::LIST_CALENDAR_CHANGES,
+                "list changed calendar events".into(),
+            ),
+        )
+        .await?;
         let (scheduler, mut unresolved) = plan::scheduler_bookings(&scheduled);
         let booking_ids = plan::booking_ids(&scheduler, &calendar.events);
-        let views = ctx
-            .execute_activity(
-                ReconcileActivities::booking_views,
-                BookingViewsInput {
-                    booking_ids: booking_ids.clone(),
-                },
-                opts(
-                    activity::BOOKING_VIEWS,
-                    format!("ask {} bookings", booking_ids.len()),
-                ),
-            )
-            .await?;
+        let views = detached::activity(
+            ctx,
+            ReconcileActivities::booking_views,
+            BookingViewsInput {
+                booking_ids: booking_ids.clone(),
+            },
+            opts(
+                activity::BOOKING_VIEWS,
+                format!("ask {} bookings", booking_ids.len()),
+            ),
+        )
+        .await?;
         let views: BTreeMap<_, _> = views
             .bookings
             .into_iter()
@@ -213,30 +215,43 @@ impl ReconcileWorkflow {
                 let opts = policies
                     .get(activity::ENSURE_CALENDAR_EVENT)
                     .options(format!("recreate calendar event of {}", input.booking_id));
-                return ctx
-                    .execute_activity(BookingActivities::ensure_calendar_event, input, opts)
-                    .await
-                    .map(|_| Some((|r| r.calendar_recreated += 1) as Counter))
-                    .map_err(|e| e.to_string());
+                return detached::activity(
+                    ctx,
+                    BookingActivities::ensure_calendar_event,
+                    input,
+                    opts,
+                )
+                .await
+                .map(|_| Some((|r| r.calendar_recreated += 1) as Counter))
+                .map_err(|e| e.to_string());
             }
             Repair::MoveCalendarEvent(input) => {
                 let opts = policies
                     .get(activity::MOVE_CALENDAR_EVENT)
                     .options(format!("move calendar event of {}", input.booking_id));
-                return ctx
-                    .execute_activity(BookingActivities::move_calendar_event, input, opts)
-                    .await
-                    .map(|_| Some((|r| r.calendar_moved += 1) as Counter))
-                    .map_err(|e| e.to_string());
+                return detached::activity(
+                    ctx,
+                    BookingActivities::move_calendar_event,
+                    input,
+                    opts,
+                )
+                .await
+                .map(|_| Some((|r| r.calendar_moved += 1) as Counter))
+                .map_err(|e| e.to_string());
             }
         };
         let opts = policies
             .get(activity::APPLY_BOOKING_COMMAND)
             .options(format!("{summary} {}", command.booking_id()));
-        ctx.execute_activity(ReconcileActivities::apply_booking_command, command, opts)
-            .await
-            .map(|applied| (applied == Applied::Delivered).then_some(counter))
-            .map_err(|e| e.to_string())
+        detached::activity(
+            ctx,
+            ReconcileActivities::apply_booking_command,
+            command,
+            opts,
+        )
+        .await
+        .map(|applied| (applied == Applied::Delivered).then_some(counter))
+        .map_err(|e| e.to_string())
     }
 }
 
