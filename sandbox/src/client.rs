@@ -249,6 +249,15 @@ impl SandboxClient {
         self.get("/sendgrid/emails").await
     }
 
+    /// How many emails were accepted, without listing them.
+    pub async fn email_count(&self) -> Result<usize> {
+        #[derive(serde::Deserialize)]
+        struct Count {
+            count: usize,
+        }
+        Ok(self.get::<Count>("/sendgrid/emails/count").await?.count)
+    }
+
     pub async fn clear_emails(&self) -> Result<()> {
         self.send::<()>(Method::DELETE, "/sendgrid/emails", None)
             .await

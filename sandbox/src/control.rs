@@ -76,6 +76,7 @@ pub fn router() -> Router<Shared> {
         .route("/hubspot/{object_type}", get(crm_objects))
         .route("/sendgrid/emails", get(emails))
         .route("/sendgrid/emails", delete(clear_emails))
+        .route("/sendgrid/emails/count", get(email_count))
         .nest("/calendly", crate::calendly::control::router())
         .fallback(|| async { ControlError::not_found("no such control endpoint") })
 }
@@ -253,6 +254,12 @@ async fn crm_objects(
 
 async fn emails(State(app): State<Shared>) -> Json<Vec<SentEmail>> {
     Json(app.read(|p| p.sendgrid.emails.clone()))
+}
+
+/// How many emails were accepted: a poller waiting on thousands of bookings reads one number
+/// instead of cloning and serializing every message under the lock the providers share.
+async fn email_count(State(app): State<Shared>) -> Json<Value> {
+    Json(json!({ "count": app.read(|p| p.sendgrid.emails.len()) }))
 }
 
 async fn clear_emails(State(app): State<Shared>) -> StatusCode {

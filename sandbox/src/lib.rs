@@ -93,7 +93,8 @@
 //! - `GET|POST /google/grants`, `POST /google/grants/{refresh_token}/revoke|restore`,
 //!   `POST /google/access-tokens/expire`, `POST /google/sync-tokens/expire`, `GET
 //!   /google/events?include_deleted=`.
-//! - `GET /hubspot/contacts|tasks|notes`; `GET|DELETE /sendgrid/emails`.
+//! - `GET /hubspot/contacts|tasks|notes`; `GET|DELETE /sendgrid/emails`, `GET
+//!   /sendgrid/emails/count` (`{"count": n}`).
 //! - `GET /calendly/events`, `GET|POST /calendly/invitees` (book), `POST
 //!   /calendly/invitees/{uuid}/cancel`, `POST /calendly/invitees/{uuid}/reschedule`
 //!   (order and which webhooks to send are options), `GET /calendly/deliveries`, `POST

@@ -56,6 +56,7 @@ async fn accepted_mail_answers_202_with_message_id_and_is_stored() {
 
     let emails = sandbox.client().emails().await.unwrap();
     assert_eq!(emails.len(), 1);
+    assert_eq!(sandbox.client().email_count().await.unwrap(), 1);
     let mail = &emails[0];
     assert_eq!(mail.message_id, message_id);
     assert_eq!(mail.to_emails(), vec!["lead@example.com"]);
@@ -118,6 +119,7 @@ async fn missing_or_wrong_key_is_401_in_sendgrid_shape() {
         assert!(body["errors"][0]["field"].is_null());
     }
     assert!(sandbox.client().emails().await.unwrap().is_empty());
+    assert_eq!(sandbox.client().email_count().await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -107,6 +107,11 @@ impl DevServerConfig {
             // WAL keeps readers (the UI, queries) from blocking the single writer.
             "--sqlite-pragma",
             "journal_mode=WAL",
+            // Sync at checkpoints, not at every commit: the one connection is not held through
+            // an fsync per transaction. Survives a crash of the server; only an OS crash or
+            // power loss can lose the last commits, acceptable for a development server.
+            "--sqlite-pragma",
+            "synchronous=NORMAL",
             "--log-level",
             "warn",
         ]
