@@ -348,8 +348,17 @@ impl Signer {
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 
+/// `agent=calendar` pairs giving each bench agent its own calendar.
+fn agent_calendars() -> String {
+    (0..AGENTS)
+        .flat_map(|k| [format!("agent-bench-{k}"), format!("agent-idle-{k}")])
+        .map(|agent| format!("{agent}={agent}@bench.test"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Hour-aligned tour slots far enough ahead that no follow-up is due during the run; booking `i`
-/// gets its own hour (every agent shares the sandbox's default calendar, so slots never overlap).
+/// gets its own hour, so no two bookings ever compete for a slot.
 fn slot(base: chrono::DateTime<Utc>, i: usize) -> chrono::DateTime<Utc> {
     base + chrono::Duration::hours(i as i64)
 }
@@ -869,8 +878,13 @@ async fn run_with_server(
         &shim_env(&task_queue, shim_port),
         LOG,
     )?;
-    // Production cadence: the bookings sit on hour-long timers.
-    let mut worker = spawn_logged(dir, "booking-worker", &[], &common(&task_queue), LOG)?;
+    // Production cadence: the bookings sit on hour-long timers. Every agent has a calendar of
+    // its own, as in a real agency: with one shared calendar each free/busy check and each
+    // calendar-event lookup scanned all 10,000 idle bookings' events, and the sandbox, not the
+    // engine, set the pace.
+    let mut worker_env = common(&task_queue);
+    worker_env.push(("BOOKINGS_GOOGLE_AGENT_CALENDARS", agent_calendars()));
+    let mut worker = spawn_logged(dir, "booking-worker", &[], &worker_env, LOG)?;
     wait_http(&format!("{shim_url}/readyz"), Duration::from_secs(60)).await?;
     // A second shim on a task queue no worker polls, for the load scenario.
     let load_port = free_port();
