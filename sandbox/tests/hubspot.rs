@@ -243,6 +243,7 @@ async fn batch_upsert_by_email_reports_new_and_existing() {
             Method::POST,
             "/crm/v3/objects/contacts/batch/upsert",
             Some(json!({"inputs": [
+                {"id": "old@example.com", "idProperty": "email", "properties": {"booking_id": "bk-3"}},
                 {"id": "third@example.com", "idProperty": "email", "properties": {}},
                 {"id": "broken", "idProperty": "email", "properties": {}}
             ]})),
@@ -253,7 +254,20 @@ async fn batch_upsert_by_email_reports_new_and_existing() {
     assert_eq!(
         sandbox.client().contacts().await.unwrap().len(),
         2,
-        "a failed batch changes nothing"
+        "a failed batch creates nothing"
+    );
+    let kept = sandbox
+        .client()
+        .contacts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.id == existing)
+        .expect("the existing contact");
+    assert_eq!(
+        kept.properties.get("booking_id").map(String::as_str),
+        Some("bk-2"),
+        "a failed batch updates nothing"
     );
 }
 
