@@ -568,8 +568,8 @@ async fn idle(
     // Start M bookings through the client; the worker runs their first steps, then each sits on
     // its 4-hour reminder timer, waiting for signals. Starts are paced so that at most `window`
     // bookings are still on their first steps: started all at once, 10,000 bookings' first
-    // steps interleave, nearly every workflow task misses the worker's sticky cache and replays
-    // its history, and settling took 12 minutes instead of the ~8 the server's rate allows.
+    // steps interleave and nearly every workflow task misses the worker's sticky cache and
+    // replays its history.
     let window = booking_worker::tuning::WorkerTuning::from_env()?
         .max_cached_workflows
         .saturating_mul(4)
@@ -880,8 +880,7 @@ async fn run_with_server(
     )?;
     // Production cadence: the bookings sit on hour-long timers. Every agent has a calendar of
     // its own, as in a real agency: with one shared calendar each free/busy check and each
-    // calendar-event lookup scanned all 10,000 idle bookings' events, and the sandbox, not the
-    // engine, set the pace.
+    // calendar-event lookup scans every idle booking's event.
     let mut worker_env = common(&task_queue);
     worker_env.push(("BOOKINGS_GOOGLE_AGENT_CALENDARS", agent_calendars()));
     let mut worker = spawn_logged(dir, "booking-worker", &[], &worker_env, LOG)?;
