@@ -321,6 +321,84 @@ async fn search_finds_contacts_by_email() {
     assert_error(&body, "VALIDATION_ERROR");
 }
 
+/// Equality filters and `idProperty` lookups are answered from an index; these are the
+/// changes that index must follow.
+#[tokio::test]
+async fn email_lookups_follow_changes_archiving_and_mixed_filter_groups() {
+    let sandbox = start().await;
+    let hub = Hub::new(&sandbox);
+    let id_of = |body: Value| body["id"].as_str().unwrap().to_owned();
+    let first = id_of(hub.create_contact("first@example.com").await);
+    let second = id_of(hub.create_contact("second@example.com").await);
+    let search = |filter_groups: Value| {
+        hub.call(
+            Method::POST,
+            "/crm/v3/objects/contacts/search",
+            Some(json!({"filterGroups": filter_groups, "properties": ["email"]})),
+        )
+    };
+    let eq = |email: &str| json!([{"filters": [{"propertyName": "email", "operator": "EQ", "value": email}]}]);
+    let ids = |body: &Value| -> Vec<String> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let (status, patched) = hub
+        .call(
+            Method::PATCH,
+            &format!("/crm/v3/objects/contacts/{first}"),
+            Some(json!({"properties": {"email": "Renamed@Example.com"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        ids(&search(eq("first@example.com")).await.1),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(&search(eq("renamed@example.COM")).await.1),
+        [first.as_str()]
+    );
+    let (status, _) = hub
+        .call(
+            Method::GET,
+            "/crm/v3/objects/contacts/first@example.com?idProperty=email",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "the old email no longer names the contact");
+
+    // One group the index answers, one it cannot: both contribute, in id order.
+    let mixed = json!([
+        {"filters": [{"propertyName": "email", "operator": "EQ", "value": "second@example.com"}]},
+        {"filters": [{"propertyName": "email", "operator": "CONTAINS_TOKEN", "value": "renamed"}]}
+    ]);
+    assert_eq!(ids(&search(mixed).await.1), [first.clone(), second.clone()]);
+
+    // A filter missing its value is rejected even when the indexed filter matches nothing.
+    let (status, body) = search(json!([{"filters": [
+        {"propertyName": "email", "operator": "EQ", "value": "nobody@example.com"},
+        {"propertyName": "firstname", "operator": "LT"}
+    ]}]))
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_error(&body, "VALIDATION_ERROR");
+
+    let second_path = format!("/crm/v3/objects/contacts/{second}");
+    assert_eq!(hub.call(Method::DELETE, &second_path, None).await.0, 204);
+    assert_eq!(
+        ids(&search(eq("second@example.com")).await.1),
+        Vec::<String>::new()
+    );
+    let again = id_of(hub.create_contact("SECOND@example.com").await);
+    assert_ne!(again, second, "an archived contact's email is free again");
+    assert_eq!(ids(&search(eq("second@example.com")).await.1), [again]);
+}
+
 #[tokio::test]
 async fn tasks_and_notes_associate_to_contacts_and_are_findable_by_dedup_key() {
     let sandbox = start().await;

@@ -8,6 +8,7 @@ mod properties;
 pub mod schema;
 mod search;
 pub mod store;
+pub mod table;
 
 use std::time::Instant;
 

@@ -11,7 +11,9 @@ use serde_json::{Map, Value, json};
 
 use super::error::{HubspotError, PropertyProblem};
 use super::schema::{ObjectType, normalise_properties};
-use super::store::{AssociationInput, CrmObject, HubspotState, Selection, requested_properties};
+use super::store::{
+    AssociationInput, CrmObject, HubspotState, Selection, is_unique_in, requested_properties,
+};
 use crate::body::{JsonBody, PathParams, QueryPairs};
 use crate::state::Shared;
 use crate::time;
@@ -38,8 +40,9 @@ fn check_unique(
     properties: &BTreeMap<String, String>,
     except_id: Option<&str>,
 ) -> Result<()> {
+    let schema = store.schema(t);
     for (name, value) in properties {
-        if value.is_empty() || !store.is_unique_property(t, name) {
+        if value.is_empty() || !is_unique_in(&schema, t, name) {
             continue;
         }
         if let Some(existing) = store
@@ -117,22 +120,23 @@ pub fn update_record(
         return Err(HubspotError::not_found());
     }
     check_unique(store, t, &changes, Some(&id.to_string()))?;
-    let record = store
+    store
         .objects_mut(t)
-        .get_mut(&id)
-        .ok_or_else(HubspotError::not_found)?;
-    for (name, value) in changes {
-        if value.is_empty() {
-            record.properties.remove(&name);
-        } else {
-            record.properties.insert(name, value);
-        }
-    }
-    record
-        .properties
-        .insert(t.modified_property().into(), time::millis(now));
-    record.updated_at = now;
-    Ok(record.clone())
+        .modify(id, |record| {
+            for (name, value) in changes {
+                if value.is_empty() {
+                    record.properties.remove(&name);
+                } else {
+                    record.properties.insert(name, value);
+                }
+            }
+            record
+                .properties
+                .insert(t.modified_property().into(), time::millis(now));
+            record.updated_at = now;
+            record.clone()
+        })
+        .ok_or_else(HubspotError::not_found)
 }
 
 fn association_types(query: &QueryPairs) -> Result<Vec<ObjectType>> {
@@ -211,12 +215,12 @@ pub async fn archive(
     state.change(|p| {
         let store = &mut p.hubspot;
         let id = store.resolve_id(t, &id, None)?;
-        if let Some(record) = store.objects_mut(t).get_mut(&id)
-            && !record.archived
-        {
-            record.archived = true;
-            record.updated_at = time::now();
-        }
+        store.objects_mut(t).modify(id, |record| {
+            if !record.archived {
+                record.archived = true;
+                record.updated_at = time::now();
+            }
+        });
         Ok(StatusCode::NO_CONTENT)
     })
 }

@@ -1,6 +1,7 @@
 //! `POST /crm/v3/objects/{objectType}/search`: filter groups (OR of ANDs), sorts, paging.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 use super::error::HubspotError;
 use super::schema::{ObjectType, PropertyDefinition, PropertyKind, parse_datetime};
 use super::store::{CrmObject, Selection};
+use super::table::ObjectTable;
 use crate::body::{JsonBody, PathParams};
 use crate::state::Shared;
 
@@ -68,62 +70,131 @@ fn compare(kind: PropertyKind, stored: &str, wanted: &str) -> Option<Ordering> {
     }
 }
 
-fn matches(
-    filter: &Filter,
-    def: &PropertyDefinition,
-    obj: &CrmObject,
-) -> Result<bool, HubspotError> {
-    let stored = obj.property(&filter.property_name);
-    let wanted = filter.value.as_ref().map(text);
-    let need_value = || {
-        wanted.clone().ok_or_else(|| {
-            HubspotError::validation(format!("Operator {} requires a value.", filter.operator))
+/// A filter's test, parsed once per request: a filter lacking a value its operator needs is
+/// rejected whether or not any record reaches it.
+enum Condition {
+    Equals(String),
+    /// Also holds for a record without the property, as in HubSpot.
+    NotEquals(String),
+    /// LT, LTE, GT, GTE: the stored value compares to the given one as one of `allowed`.
+    Ordered {
+        allowed: &'static [Ordering],
+        value: String,
+    },
+    Between(String, String),
+    In(Vec<String>),
+    NotIn(Vec<String>),
+    Has,
+    NotHas,
+    ContainsToken(String),
+    NotContainsToken(String),
+}
+
+struct ParsedFilter<'a> {
+    property: &'a str,
+    kind: PropertyKind,
+    condition: Condition,
+}
+
+impl<'a> ParsedFilter<'a> {
+    fn parse(filter: &'a Filter, def: &PropertyDefinition) -> Result<Self, HubspotError> {
+        use Ordering::{Equal, Greater, Less};
+        let value = || {
+            filter.value.as_ref().map(text).ok_or_else(|| {
+                HubspotError::validation(format!("Operator {} requires a value.", filter.operator))
+            })
+        };
+        let token = || Ok::<_, HubspotError>(value()?.to_lowercase().replace('*', ""));
+        let values = || filter.values.iter().map(text).collect();
+        let ordered = |allowed, value| Condition::Ordered { allowed, value };
+        let condition = match filter.operator.as_str() {
+            "EQ" => Condition::Equals(value()?),
+            "NEQ" => Condition::NotEquals(value()?),
+            "LT" => ordered(&[Less], value()?),
+            "LTE" => ordered(&[Less, Equal], value()?),
+            "GT" => ordered(&[Greater], value()?),
+            "GTE" => ordered(&[Greater, Equal], value()?),
+            "BETWEEN" => {
+                let high = filter.high_value.as_ref().map(text).ok_or_else(|| {
+                    HubspotError::validation("Operator BETWEEN requires a highValue.")
+                })?;
+                Condition::Between(value()?, high)
+            }
+            "IN" => Condition::In(values()),
+            "NOT_IN" => Condition::NotIn(values()),
+            "HAS_PROPERTY" => Condition::Has,
+            "NOT_HAS_PROPERTY" => Condition::NotHas,
+            "CONTAINS_TOKEN" => Condition::ContainsToken(token()?),
+            "NOT_CONTAINS_TOKEN" => Condition::NotContainsToken(token()?),
+            other => {
+                return Err(HubspotError::validation(format!(
+                    "Unsupported filter operator: {other}"
+                )));
+            }
+        };
+        Ok(Self {
+            property: &filter.property_name,
+            kind: def.kind,
+            condition,
         })
-    };
-    let cmp = |w: &str| stored.and_then(|s| compare(def.kind, s, w));
-    Ok(match filter.operator.as_str() {
-        "EQ" => cmp(&need_value()?) == Some(Ordering::Equal),
-        "NEQ" => cmp(&need_value()?) != Some(Ordering::Equal),
-        "LT" => cmp(&need_value()?) == Some(Ordering::Less),
-        "LTE" => matches!(cmp(&need_value()?), Some(Ordering::Less | Ordering::Equal)),
-        "GT" => cmp(&need_value()?) == Some(Ordering::Greater),
-        "GTE" => matches!(
-            cmp(&need_value()?),
-            Some(Ordering::Greater | Ordering::Equal)
-        ),
-        "BETWEEN" => {
-            let high = filter.high_value.as_ref().map(text).ok_or_else(|| {
-                HubspotError::validation("Operator BETWEEN requires a highValue.")
-            })?;
-            matches!(
-                cmp(&need_value()?),
-                Some(Ordering::Greater | Ordering::Equal)
-            ) && matches!(cmp(&high), Some(Ordering::Less | Ordering::Equal))
+    }
+
+    /// The value this filter needs the property to equal, when that can be looked up in the
+    /// index: an `EQ` on a property compared as case-insensitive text.
+    fn indexed_value(&self) -> Option<&str> {
+        match (&self.condition, self.kind) {
+            (_, PropertyKind::Number | PropertyKind::Datetime | PropertyKind::Date) => None,
+            (Condition::Equals(value), _) => Some(value),
+            _ => None,
         }
-        "IN" => filter
-            .values
+    }
+
+    fn matches(&self, obj: &CrmObject) -> bool {
+        let stored = obj.property(self.property);
+        let cmp = |w: &str| stored.and_then(|s| compare(self.kind, s, w));
+        let equal = |w: &String| cmp(w) == Some(Ordering::Equal);
+        let has_token = |t: &str| stored.is_some_and(|s| s.to_lowercase().contains(t));
+        match &self.condition {
+            Condition::Equals(value) => equal(value),
+            Condition::NotEquals(value) => !equal(value),
+            Condition::Ordered { allowed, value } => {
+                cmp(value).is_some_and(|o| allowed.contains(&o))
+            }
+            Condition::Between(low, high) => {
+                matches!(cmp(low), Some(Ordering::Greater | Ordering::Equal))
+                    && matches!(cmp(high), Some(Ordering::Less | Ordering::Equal))
+            }
+            Condition::In(values) => values.iter().any(equal),
+            Condition::NotIn(values) => !values.iter().any(equal),
+            Condition::Has => stored.is_some(),
+            Condition::NotHas => stored.is_none(),
+            Condition::ContainsToken(token) => has_token(token),
+            Condition::NotContainsToken(token) => !has_token(token),
+        }
+    }
+}
+
+/// When every filter group has an `EQ` the index can answer, the live records any of them can
+/// match, in id order (as a scan would find them); `None` means scan everything.
+fn indexed_candidates<'a>(
+    records: &'a ObjectTable,
+    groups: &[Vec<ParsedFilter<'_>>],
+) -> Option<BTreeMap<u64, &'a CrmObject>> {
+    if groups.is_empty() {
+        return None;
+    }
+    let mut candidates = BTreeMap::new();
+    for group in groups {
+        let (property, value) = group
             .iter()
-            .any(|v| cmp(&text(v)) == Some(Ordering::Equal)),
-        "NOT_IN" => !filter
-            .values
-            .iter()
-            .any(|v| cmp(&text(v)) == Some(Ordering::Equal)),
-        "HAS_PROPERTY" => stored.is_some(),
-        "NOT_HAS_PROPERTY" => stored.is_none(),
-        "CONTAINS_TOKEN" => {
-            let token = need_value()?.to_lowercase().replace('*', "");
-            stored.is_some_and(|s| s.to_lowercase().contains(&token))
-        }
-        "NOT_CONTAINS_TOKEN" => {
-            let token = need_value()?.to_lowercase().replace('*', "");
-            !stored.is_some_and(|s| s.to_lowercase().contains(&token))
-        }
-        other => {
-            return Err(HubspotError::validation(format!(
-                "Unsupported filter operator: {other}"
-            )));
-        }
-    })
+            .find_map(|f| Some((f.property, f.indexed_value()?)))?;
+        candidates.extend(
+            records
+                .with_value(property, value)
+                .filter(|(_, obj)| !obj.archived),
+        );
+    }
+    Some(candidates)
 }
 
 /// `sorts` entries are either `"prop"` / `"-prop"` or `{propertyName, direction}`.
@@ -188,31 +259,32 @@ pub async fn search(
                 ))
             })
         };
-        for group in &request.filter_groups {
-            for filter in &group.filters {
-                def(&filter.property_name)?;
-            }
-        }
+        let groups = request
+            .filter_groups
+            .iter()
+            .map(|group| {
+                group
+                    .filters
+                    .iter()
+                    .map(|f| ParsedFilter::parse(f, def(&f.property_name)?))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let query = request.query.as_ref().map(|q| q.to_lowercase());
-        let mut hits = Vec::new();
-        for obj in store.live(t) {
-            let mut any_group = request.filter_groups.is_empty();
-            for group in &request.filter_groups {
-                let mut all = true;
-                for filter in &group.filters {
-                    all &= matches(filter, def(&filter.property_name)?, obj)?;
-                }
-                any_group |= all;
-            }
-            let query_ok = query.as_ref().is_none_or(|q| {
-                obj.properties
-                    .values()
-                    .any(|v| v.to_lowercase().contains(q))
-            });
-            if any_group && query_ok {
-                hits.push(obj);
-            }
-        }
+        let wanted = |obj: &CrmObject| {
+            let any_group =
+                groups.is_empty() || groups.iter().any(|g| g.iter().all(|f| f.matches(obj)));
+            any_group
+                && query.as_ref().is_none_or(|q| {
+                    obj.properties
+                        .values()
+                        .any(|v| v.to_lowercase().contains(q))
+                })
+        };
+        let mut hits: Vec<&CrmObject> = match indexed_candidates(store.objects(t), &groups) {
+            Some(candidates) => candidates.into_values().filter(|o| wanted(o)).collect(),
+            None => store.live(t).filter(|o| wanted(o)).collect(),
+        };
         for (name, ascending) in sorts.iter().rev() {
             let kind = def(name)?.kind;
             hits.sort_by(|a, b| {

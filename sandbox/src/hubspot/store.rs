@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::HubspotError;
 use super::schema::{ObjectType, PropertyDefinition, builtin_properties};
+use super::table::ObjectTable;
 use crate::time;
 
 /// Ids start high, like real portal ids, so they never look like list positions.
@@ -110,15 +111,15 @@ pub enum Selection<'a> {
 #[serde(default)]
 pub struct HubspotState {
     pub next_id: u64,
-    pub contacts: BTreeMap<u64, CrmObject>,
-    pub tasks: BTreeMap<u64, CrmObject>,
-    pub notes: BTreeMap<u64, CrmObject>,
+    pub contacts: ObjectTable,
+    pub tasks: ObjectTable,
+    pub notes: ObjectTable,
     /// Properties created through `POST /crm/v3/properties/{objectType}`.
     pub custom_properties: BTreeMap<ObjectType, Vec<PropertyDefinition>>,
 }
 
 impl HubspotState {
-    pub fn objects(&self, t: ObjectType) -> &BTreeMap<u64, CrmObject> {
+    pub fn objects(&self, t: ObjectType) -> &ObjectTable {
         match t {
             ObjectType::Contacts => &self.contacts,
             ObjectType::Tasks => &self.tasks,
@@ -126,7 +127,7 @@ impl HubspotState {
         }
     }
 
-    pub fn objects_mut(&mut self, t: ObjectType) -> &mut BTreeMap<u64, CrmObject> {
+    pub fn objects_mut(&mut self, t: ObjectType) -> &mut ObjectTable {
         match t {
             ObjectType::Contacts => &mut self.contacts,
             ObjectType::Tasks => &mut self.tasks,
@@ -157,15 +158,19 @@ impl HubspotState {
         property: &str,
         value: &str,
     ) -> Option<&CrmObject> {
-        self.live(t).find(|o| {
-            o.properties.get(property).is_some_and(|v| {
-                if property == "email" {
-                    v.eq_ignore_ascii_case(value)
-                } else {
-                    v == value
-                }
+        self.objects(t)
+            .with_value(property, value)
+            .map(|(_, o)| o)
+            .filter(|o| !o.archived)
+            .find(|o| {
+                o.properties.get(property).is_some_and(|v| {
+                    if property == "email" {
+                        v.eq_ignore_ascii_case(value)
+                    } else {
+                        v == value
+                    }
+                })
             })
-        })
     }
 
     /// Resolves a path id: the record id, or a unique property's value with `idProperty`.
@@ -196,11 +201,7 @@ impl HubspotState {
     }
 
     pub fn is_unique_property(&self, t: ObjectType, property: &str) -> bool {
-        (t == ObjectType::Contacts && property == "email")
-            || self
-                .schema(t)
-                .iter()
-                .any(|d| d.name == property && d.unique)
+        is_unique_in(&self.schema(t), t, property)
     }
 
     pub fn allocate_id(&mut self) -> u64 {
@@ -350,6 +351,13 @@ impl HubspotState {
         }
         out
     }
+}
+
+/// Whether `property` must be unique among `t`'s records, given `t`'s schema (contact emails
+/// always are).
+pub fn is_unique_in(schema: &[PropertyDefinition], t: ObjectType, property: &str) -> bool {
+    (t == ObjectType::Contacts && property == "email")
+        || schema.iter().any(|d| d.name == property && d.unique)
 }
 
 fn json_value(v: Option<&String>) -> Value {
