@@ -12,6 +12,9 @@ use std::{
 use booking_workflows::search_attributes;
 use tokio::process::{Child, Command};
 
+/// Eager activity execution, as the compose and topology servers' dynamic config also set it.
+const EAGER_ACTIVITIES: &str = "system.enableActivityEagerExecution=true";
+
 /// Why the dev server could not be started. All fatal; each says what to change.
 #[derive(Debug, thiserror::Error)]
 pub enum DevServerError {
@@ -112,6 +115,11 @@ impl DevServerConfig {
             // power loss can lose the last commits, acceptable for a development server.
             "--sqlite-pragma",
             "synchronous=NORMAL",
+            // The worker that completes a workflow task also runs its activities, so the server
+            // may hand an activity back in the completion's response instead of routing it
+            // through a task queue. Off by default in the server; the SDK asks for it.
+            "--dynamic-config-value",
+            EAGER_ACTIVITIES,
             "--log-level",
             "warn",
         ]
@@ -254,6 +262,7 @@ mod tests {
         let args = config().args();
         let joined = args.join(" ");
         assert!(joined.contains("--db-filename /var/lib/bookings/temporal.db"));
+        assert!(joined.contains("--dynamic-config-value system.enableActivityEagerExecution=true"));
         for (name, kind) in search_attributes::ALL {
             assert!(
                 joined.contains(&format!("--search-attribute {name}={kind}")),

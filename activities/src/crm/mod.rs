@@ -289,6 +289,15 @@ impl CrmClient {
             );
             return Ok(found);
         }
+        self.create(object_type, properties, associate).await
+    }
+
+    async fn create(
+        &self,
+        object_type: &str,
+        properties: Map<String, Value>,
+        associate: Option<(&str, u32)>,
+    ) -> Result<Engagement, ProviderError> {
         let mut body = json!({ "properties": properties });
         if let Some((contact_id, type_id)) = associate {
             body["associations"] = json!([{
@@ -334,14 +343,29 @@ impl CrmClient {
 
     /// Creates the note with this key unless one exists.
     pub async fn create_note(&self, note: &NoteSpec) -> Result<Engagement, ProviderError> {
+        let (properties, associate) = Self::note_properties(note);
+        self.create_once("notes", &note.dedup_key, properties, associate)
+            .await
+    }
+
+    /// Creates the note without searching for its key first: for a caller that has just
+    /// searched, where one round trip less matters more than a rare second copy of the note.
+    pub async fn create_note_unchecked(
+        &self,
+        note: &NoteSpec,
+    ) -> Result<Engagement, ProviderError> {
+        let (properties, associate) = Self::note_properties(note);
+        self.create("notes", properties, associate).await
+    }
+
+    fn note_properties(note: &NoteSpec) -> (Map<String, Value>, Option<(&str, u32)>) {
         let mut p = Map::new();
         p.insert("hs_timestamp".into(), json!(iso(Utc::now())));
         p.insert("hs_note_body".into(), json!(note.body));
         p.insert("booking_id".into(), json!(note.booking_id));
         p.insert(DEDUP_PROPERTY.into(), json!(note.dedup_key));
         let associate = note.contact_id.as_deref().map(|id| (id, NOTE_TO_CONTACT));
-        self.create_once("notes", &note.dedup_key, p, associate)
-            .await
+        (p, associate)
     }
 }
 

@@ -21,7 +21,8 @@
 //! 3. `off` disables the marker (one provider call per send, duplicates possible as below).
 //!
 //! **The remaining window, honestly:** between SendGrid's 202 and the marker note being
-//! stored (one HubSpot round trip, typically well under a second) nothing durable records
+//! stored (one HubSpot create, without a search first; typically a few milliseconds, well
+//! under a second) nothing durable records
 //! the send. If the worker dies, loses the network, or the attempt hits its start-to-close
 //! timeout inside that window, or the marker write fails, the next attempt finds no marker
 //! and sends the email again. Real HubSpot's search index also lags writes by seconds, so a
@@ -43,7 +44,12 @@ use crate::{
 
 /// The de-duplication key of a sent-marker note.
 pub fn marker_key(message: &EmailMessage) -> String {
-    dedup_key(&message.booking_id, &format!("email:{}", message.step))
+    marker_key_of(&message.booking_id, &message.step)
+}
+
+/// The de-duplication key of the sent-marker of one booking's email step.
+pub fn marker_key_of(booking_id: &str, step: &str) -> String {
+    dedup_key(booking_id, &format!("email:{step}"))
 }
 
 const MESSAGE_ID_FIELD: &str = "message_id=";
@@ -55,7 +61,8 @@ fn marker_body(message: &EmailMessage, receipt: &EmailReceipt) -> String {
     )
 }
 
-fn message_id_from_marker(body: &str) -> Option<String> {
+/// The message id a sent-marker note's body records.
+pub fn message_id_from_marker(body: &str) -> Option<String> {
     let (_, rest) = body.split_once(MESSAGE_ID_FIELD)?;
     let id: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
     (!id.is_empty()).then_some(id)
@@ -108,7 +115,9 @@ impl GuardedSender {
             body: marker_body(message, &receipt),
             contact_id: None,
         };
-        if let Err(e) = crm.create_note(&note).await {
+        // No search before this write: the one before the send found nothing, and every
+        // round trip here widens the window described in the module docs.
+        if let Err(e) = crm.create_note_unchecked(&note).await {
             tracing::warn!(
                 step = %message.step,
                 message_id = %receipt.message_id,
