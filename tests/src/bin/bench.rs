@@ -569,12 +569,15 @@ async fn idle(
     // its 4-hour reminder timer, waiting for signals. Starts are paced so that at most `window`
     // bookings are still on their first steps: started all at once, 10,000 bookings' first
     // steps interleave and nearly every workflow task misses the worker's sticky cache and
-    // replays its history.
-    let window = booking_worker::tuning::WorkerTuning::from_env()?
-        .max_cached_workflows
+    // replays its history. The rest of the cache is left to the agents' ledger workflows (one
+    // per agent, each with a history that grows by every reservation, so costly to replay) and
+    // to as many bookings that just finished their first steps.
+    let cache = booking_worker::tuning::WorkerTuning::from_env()?.max_cached_workflows;
+    let window = cache
         .saturating_mul(4)
-        / 5;
-    let window = window.max(SENDERS);
+        .div_euclid(5)
+        .min(cache.saturating_sub(2 * AGENTS))
+        .max(SENDERS);
     let emails_before = sandbox.email_count().await?;
     let settled_count = || async {
         sandbox
