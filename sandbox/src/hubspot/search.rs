@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 
 use super::error::HubspotError;
 use super::schema::{ObjectType, PropertyDefinition, PropertyKind, parse_datetime};
-use super::store::{CrmObject, Selection};
-use super::table::ObjectTable;
+use super::store::{CrmObject, HubspotState, Selection};
 use crate::body::{JsonBody, PathParams};
 use crate::state::Shared;
 
@@ -177,7 +176,8 @@ impl<'a> ParsedFilter<'a> {
 /// When every filter group has an `EQ` the index can answer, the live records any of them can
 /// match, in id order (as a scan would find them); `None` means scan everything.
 fn indexed_candidates<'a>(
-    records: &'a ObjectTable,
+    store: &'a HubspotState,
+    t: ObjectType,
     groups: &[Vec<ParsedFilter<'_>>],
 ) -> Option<BTreeMap<u64, &'a CrmObject>> {
     if groups.is_empty() {
@@ -188,11 +188,7 @@ fn indexed_candidates<'a>(
         let (property, value) = group
             .iter()
             .find_map(|f| Some((f.property, f.indexed_value()?)))?;
-        candidates.extend(
-            records
-                .with_value(property, value)
-                .filter(|(_, obj)| !obj.archived),
-        );
+        candidates.extend(store.live_with_value(t, property, value));
     }
     Some(candidates)
 }
@@ -281,7 +277,7 @@ pub async fn search(
                         .any(|v| v.to_lowercase().contains(q))
                 })
         };
-        let mut hits: Vec<&CrmObject> = match indexed_candidates(store.objects(t), &groups) {
+        let mut hits: Vec<&CrmObject> = match indexed_candidates(store, t, &groups) {
             Some(candidates) => candidates.into_values().filter(|o| wanted(o)).collect(),
             None => store.live(t).filter(|o| wanted(o)).collect(),
         };

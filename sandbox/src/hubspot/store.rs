@@ -151,6 +151,18 @@ impl HubspotState {
         self.objects(t).values().filter(|o| !o.archived)
     }
 
+    /// The live records whose `property` equals `value` case-insensitively, in id order.
+    pub fn live_with_value<'a>(
+        &'a self,
+        t: ObjectType,
+        property: &str,
+        value: &str,
+    ) -> impl Iterator<Item = (u64, &'a CrmObject)> + 'a {
+        self.objects(t)
+            .with_value(property, value)
+            .filter(|(_, o)| !o.archived)
+    }
+
     /// A live record whose `property` equals `value` (emails compare case-insensitively).
     pub fn find_by_property(
         &self,
@@ -158,10 +170,8 @@ impl HubspotState {
         property: &str,
         value: &str,
     ) -> Option<&CrmObject> {
-        self.objects(t)
-            .with_value(property, value)
+        self.live_with_value(t, property, value)
             .map(|(_, o)| o)
-            .filter(|o| !o.archived)
             .find(|o| {
                 o.properties.get(property).is_some_and(|v| {
                     if property == "email" {

@@ -573,9 +573,7 @@ async fn idle(
     // per agent, each with a history that grows by every reservation, so costly to replay) and
     // to as many bookings that just finished their first steps.
     let cache = booking_worker::tuning::WorkerTuning::from_env()?.max_cached_workflows;
-    let window = cache
-        .saturating_mul(4)
-        .div_euclid(5)
+    let window = (cache.saturating_mul(4) / 5)
         .min(cache.saturating_sub(2 * AGENTS))
         .max(SENDERS);
     let emails_before = sandbox.email_count().await?;
