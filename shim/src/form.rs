@@ -172,6 +172,7 @@ pub fn parse(
         tour: Some(tour.to_proto()),
         request_id: request_id.to_owned(),
         answers: Default::default(),
+        continued: None,
     };
     ValidBooking::parse(request).map_err(|e| e.0)
 }

@@ -10,11 +10,12 @@ use booking_proto::{
     domain::{BookingId, ValidBooking},
     v1::{
         BookingRequest, CancelSignal, ChangeAccepted, ChangeRequest, QuestionnaireVisitedSignal,
-        RescheduleSignal, TourCompleteSignal,
+        RescheduleSignal, TourCompleteSignal, change_request::Change,
     },
 };
 use booking_workflows::{
     BookingWorkflow,
+    booking::VISIT_ALREADY_RECORDED,
     dead_letter::{self, DeadLetter, DeadLetterWorkflow},
 };
 use temporalio_client::{
@@ -159,25 +160,53 @@ impl Handoff {
         .await
     }
 
-    /// Signals an existing booking that the lead opened the questionnaire.
+    /// Records that the lead opened the questionnaire, at most once per booking's history.
+    ///
+    /// The visit goes through the `request_change` update with the visit's event id as the
+    /// update id: Temporal answers a repeated id from the first outcome without touching the
+    /// history, and the booking's validator refuses any later visit before it is written, so
+    /// a link opened ten thousand times costs the booking two events, not ten thousand. When
+    /// no worker answers in time, the visit falls back to the signal, which Temporal holds
+    /// durably without one.
     pub async fn questionnaire_visited(
         &self,
         client: &Client,
         booking: &BookingId,
         signal: QuestionnaireVisitedSignal,
     ) -> Result<(), HandoffError> {
-        let handle = client.get_workflow_handle::<BookingWorkflow>(booking.workflow_id());
-        self.bounded(async {
-            handle
-                .signal(
-                    BookingWorkflow::questionnaire_visited,
-                    signal,
-                    WorkflowSignalOptions::default(),
-                )
+        let change = ChangeRequest {
+            change: Some(Change::QuestionnaireVisited(signal.clone())),
+        };
+        match self
+            .request_change(client, booking, change, signal.event_id.clone())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(HandoffError::Refused(reason)) => {
+                // Already recorded, or the booking is past caring (cancelled): nothing to
+                // record, and the lead still gets the questionnaire.
+                if reason != VISIT_ALREADY_RECORDED {
+                    tracing::info!(%reason, "the booking did not record the questionnaire visit");
+                }
+                Ok(())
+            }
+            Err(HandoffError::Unavailable(why)) => {
+                tracing::info!(%why, "no verdict on the visit in time; sending it as a signal");
+                let handle = client.get_workflow_handle::<BookingWorkflow>(booking.workflow_id());
+                self.bounded(async {
+                    handle
+                        .signal(
+                            BookingWorkflow::questionnaire_visited,
+                            signal,
+                            WorkflowSignalOptions::default(),
+                        )
+                        .await
+                        .map_err(interaction_error)
+                })
                 .await
-                .map_err(interaction_error)
-        })
-        .await
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// Signals an existing booking that its tour happened.

@@ -31,6 +31,7 @@ pub fn demo_request(now: DateTime<Utc>) -> BookingRequest {
         tour: Some(tour.to_proto()),
         request_id: String::new(),
         answers: Default::default(),
+        continued: None,
     }
 }
 

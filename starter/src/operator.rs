@@ -65,6 +65,10 @@ pub struct BookingRow {
     pub execution: String,
 }
 
+/// Every booking once: a booking that continued as new has closed runs behind its latest one,
+/// and those are not bookings of their own.
+const BOOKINGS: &str = "WorkflowType = 'BookingWorkflow' AND ExecutionStatus != 'ContinuedAsNew'";
+
 /// Quotes a value for a visibility query.
 fn quoted(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
@@ -103,10 +107,7 @@ pub async fn find_by_email(client: &Client, email: &str) -> Result<Vec<BookingRo
         .map_err(|m| OperatorError::Invalid(format!("email {email:?}: {m}")))?;
     list(
         client,
-        format!(
-            "WorkflowType = 'BookingWorkflow' AND CustomerEmail = {}",
-            quoted(email.as_str())
-        ),
+        format!("{BOOKINGS} AND CustomerEmail = {}", quoted(email.as_str())),
     )
     .await
 }
@@ -124,7 +125,7 @@ pub async fn list_bookings(
     client: &Client,
     status: Option<&str>,
 ) -> Result<Vec<BookingRow>, OperatorError> {
-    let mut query = "WorkflowType = 'BookingWorkflow'".to_owned();
+    let mut query = BOOKINGS.to_owned();
     if let Some(status) = status {
         let status = status.to_ascii_uppercase();
         if !STATUSES.contains(&status.as_str()) {

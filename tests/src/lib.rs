@@ -38,6 +38,8 @@ pub struct TestOptions {
     pub sandbox: SandboxConfig,
     pub follow_up: FollowUpPolicy,
     pub activity_policies: booking_activities::policy::PolicyTable,
+    /// History length past which bookings continue as new (`None`: the production default).
+    pub history_limit: Option<u32>,
 }
 
 /// One test's private booking engine.
@@ -74,6 +76,7 @@ impl TestApp {
             sandbox: sandbox_config,
             follow_up,
             activity_policies,
+            history_limit,
         } = options;
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let data_dir = TempDir::new(&unique);
@@ -91,6 +94,9 @@ impl TestApp {
             WorkerConfig::for_sandbox(&task_queue, &sandbox_url).expect("the sandbox URL is valid");
         config.follow_up = follow_up;
         config.activity_policies = activity_policies;
+        if let Some(limit) = history_limit {
+            config.history_limit = limit;
+        }
         let worker = WorkerThread::start(temporal_address.clone(), config.clone());
         Self {
             client,
@@ -388,6 +394,36 @@ impl TestApp {
             .get_result(WorkflowGetResultOptions::default())
             .await
             .expect("the booking completes")
+    }
+
+    /// Saves the history of one run of the booking (`run_id`) like [`TestApp::record_history`]
+    /// does the latest run's.
+    pub async fn record_run_history(&self, booking: &BookingId, run_id: &str, name: &str) {
+        if std::env::var_os("BOOKINGS_RECORD_HISTORIES").is_none() {
+            return;
+        }
+        let json = self
+            .run_handle(booking, run_id)
+            .fetch_history(WorkflowFetchHistoryOptions::default())
+            .to_json()
+            .await
+            .expect("the run's history can be fetched");
+        let path = histories_dir().join(format!("{name}.json"));
+        std::fs::write(&path, json).expect("the history directory is writable");
+    }
+
+    /// A handle on one run of the booking, not whichever run is the latest.
+    pub fn run_handle(
+        &self,
+        booking: &BookingId,
+        run_id: &str,
+    ) -> temporalio_client::WorkflowHandle<Client, BookingWorkflow> {
+        let info = temporalio_client::WorkflowExecutionInfo::builder()
+            .namespace(NAMESPACE)
+            .workflow_id(booking.workflow_id())
+            .run_id(run_id.to_owned())
+            .build();
+        temporalio_client::WorkflowHandle::new(self.client.clone(), info)
     }
 
     /// Saves the booking's history under `tests/histories/<name>.json` when

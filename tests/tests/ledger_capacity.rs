@@ -189,3 +189,56 @@ async fn a_ledger_keeps_every_reservation_across_continue_as_new() {
     assert_eq!(state.total_reservations, 45);
     assert!(state.runs >= 4, "continued as new: {} runs", state.runs);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holdings_whose_window_ended_are_dropped_at_continue_as_new() {
+    let app = TestApp::spawn().await;
+    let mut config = LedgerConfig::agent("agent-long-lived");
+    config.continue_as_new_after = 3;
+    let ledger = start_ledger(&app, config).await;
+    let past = Utc.with_ymd_and_hms(2020, 3, 2, 9, 0, 0).unwrap();
+    let future = Utc.with_ymd_and_hms(2031, 3, 3, 9, 0, 0).unwrap();
+    // Two tours long over and three to come: the first run takes three updates and continues
+    // as new, carrying only what has not ended.
+    let windows = [past, past + Duration::hours(1), future]
+        .into_iter()
+        .chain([future + Duration::hours(1), future + Duration::hours(2)]);
+    for (n, start) in windows.enumerate() {
+        let outcome = ledger
+            .execute_update(
+                SlotLedgerWorkflow::reserve,
+                ReserveRequest {
+                    booking_id: format!("bk-{n}"),
+                    window: Window {
+                        start,
+                        end: start + Duration::minutes(30),
+                    },
+                    seats: 1,
+                    notify_workflow_id: String::new(),
+                },
+                WorkflowExecuteUpdateOptions::default(),
+            )
+            .await
+            .expect("reservations keep working across runs");
+        assert_eq!(outcome.status, ReserveStatus::Confirmed, "slot {n}");
+    }
+    let state = eventually("the second run answers", WAIT, || async {
+        ledger
+            .query(
+                SlotLedgerWorkflow::availability,
+                (),
+                WorkflowQueryOptions::default(),
+            )
+            .await
+            .ok()
+            .filter(|a| a.runs >= 2)
+    })
+    .await;
+    let held: Vec<&str> = state
+        .reservations
+        .iter()
+        .map(|h| h.booking_id.as_str())
+        .collect();
+    assert_eq!(held, ["bk-2", "bk-3", "bk-4"], "ended holdings are gone");
+    assert_eq!(state.total_reservations, 5, "the total is kept");
+}

@@ -8,6 +8,8 @@
 //! Files named `*_v1.json` were recorded before the `slot-ledger`, `timer-driven-due` and
 //! `resilient-ledger-calls` patches: they prove a booking started on the first release still
 //! replays, taking the old paths. Never delete a history a running booking could still have.
+//! `continued_as_new_*` come from `history_bounds.rs`: the first run of a flooded booking, which
+//! ends by continuing as new, and the last, which starts from the carried state.
 
 use booking_tests::histories_dir;
 use booking_workflows::BookingWorkflow;
@@ -22,6 +24,8 @@ const REQUIRED: &[&str] = &[
     "questionnaire_switch",
     "open_house_waitlist",
     "temporal_cancel_request",
+    "continued_as_new_first_run",
+    "continued_as_new_last_run",
 ];
 
 #[tokio::test]

@@ -12,7 +12,11 @@ pub mod tuning;
 use std::path::{Path, PathBuf};
 
 use booking_activities::{BookingActivities, config::ProvidersConfig, policy::PolicyTable};
-use booking_workflows::{BookingWorkflow, lifecycle::FollowUpPolicy, settings::SettingsSource};
+use booking_workflows::{
+    BookingWorkflow,
+    lifecycle::FollowUpPolicy,
+    settings::{DEFAULT_HISTORY_LIMIT, SettingsSource},
+};
 use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, envconfig::LoadClientConfigProfileOptions,
 };
@@ -40,6 +44,8 @@ pub enum WorkerError {
         path: PathBuf,
         message: String,
     },
+    #[error("{var}: {message}")]
+    Setting { var: &'static str, message: String },
     #[error("worker tuning: {0}")]
     Tuning(#[from] tuning::TuningError),
     #[error("could not build the worker: {0}")]
@@ -83,6 +89,9 @@ pub struct WorkerConfig {
     pub activity_policies: PolicyTable,
     /// Pollers, task slots and sticky cache (`BOOKINGS_WORKER_*`; unset: the SDK's defaults).
     pub tuning: tuning::WorkerTuning,
+    /// History length past which a booking continues as new
+    /// (`BOOKINGS_BOOKING_HISTORY_LIMIT`, default 4,000 events; at least 200).
+    pub history_limit: u32,
 }
 
 impl WorkerConfig {
@@ -102,6 +111,9 @@ impl WorkerConfig {
             follow_up,
             activity_policies,
             tuning: tuning::WorkerTuning::from_env()?,
+            history_limit: read_history_limit(
+                std::env::var("BOOKINGS_BOOKING_HISTORY_LIMIT").ok(),
+            )?,
         })
     }
 
@@ -113,6 +125,7 @@ impl WorkerConfig {
             follow_up: FollowUpPolicy::default(),
             activity_policies: PolicyTable::default(),
             tuning: tuning::WorkerTuning::default(),
+            history_limit: DEFAULT_HISTORY_LIMIT,
         })
     }
 
@@ -123,7 +136,25 @@ impl WorkerConfig {
             activities: self.activity_policies.clone(),
             default_calendar_id: self.providers.google_calendar.default_calendar_id.clone(),
             agent_calendars: self.providers.google_calendar.agent_calendars.clone(),
+            history_limit: self.history_limit,
         }
+    }
+}
+
+/// The smallest history limit accepted: a booking's own first steps take about a hundred
+/// events, and a run must get past them before it may continue as new.
+pub const MIN_HISTORY_LIMIT: u32 = 200;
+
+fn read_history_limit(raw: Option<String>) -> Result<u32, WorkerError> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(DEFAULT_HISTORY_LIMIT);
+    };
+    match raw.trim().parse::<u32>() {
+        Ok(limit) if limit >= MIN_HISTORY_LIMIT => Ok(limit),
+        _ => Err(WorkerError::Setting {
+            var: "BOOKINGS_BOOKING_HISTORY_LIMIT",
+            message: format!("{raw:?} is not a whole number of at least {MIN_HISTORY_LIMIT}"),
+        }),
     }
 }
 
@@ -225,5 +256,29 @@ pub async fn wait_for_stop_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_history_limit_defaults_and_refuses_what_would_loop() {
+        assert_eq!(read_history_limit(None).unwrap(), DEFAULT_HISTORY_LIMIT);
+        assert_eq!(
+            read_history_limit(Some(" ".into())).unwrap(),
+            DEFAULT_HISTORY_LIMIT
+        );
+        assert_eq!(read_history_limit(Some("2500".into())).unwrap(), 2_500);
+        for bad in ["199", "-1", "lots"] {
+            let error = read_history_limit(Some(bad.into()))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with("BOOKINGS_BOOKING_HISTORY_LIMIT:"),
+                "{bad}: {error}"
+            );
+        }
     }
 }

@@ -26,6 +26,20 @@ pub struct BookingSettings {
     pub activities: PolicyTable,
     /// The Google calendar this booking's events go in (its agent's).
     pub calendar_id: String,
+    /// History length past which a run hands the booking to a fresh run (continue-as-new).
+    /// Recorded with the rest, so a replay decides exactly as the original run did; histories
+    /// from before the field read the default.
+    #[serde(default = "default_history_limit")]
+    pub history_limit: u32,
+}
+
+/// Events a booking's run may reach before it continues as new. A booking's whole life is a
+/// few hundred events; this leaves room for any honest burst of signals while staying far
+/// below Temporal's limits (10,000 signals and 51,200 events per run).
+pub const DEFAULT_HISTORY_LIMIT: u32 = 4_000;
+
+fn default_history_limit() -> u32 {
+    DEFAULT_HISTORY_LIMIT
 }
 
 /// The worker's configuration, handed to bookings through [`SettingsSource::booking_settings`].
@@ -36,6 +50,8 @@ pub struct SettingsSource {
     pub default_calendar_id: String,
     /// Agent id -> calendar id, for agents whose calendar is not the default one.
     pub agent_calendars: BTreeMap<String, String>,
+    /// See [`BookingSettings::history_limit`].
+    pub history_limit: u32,
 }
 
 impl SettingsSource {
@@ -48,6 +64,7 @@ impl SettingsSource {
                 .get(agent_id)
                 .unwrap_or(&self.default_calendar_id)
                 .clone(),
+            history_limit: self.history_limit,
         }
     }
 }
@@ -76,6 +93,7 @@ mod tests {
             activities: PolicyTable::default(),
             default_calendar_id: "primary".into(),
             agent_calendars: BTreeMap::from([("alex".into(), "alex@agency.test".into())]),
+            history_limit: DEFAULT_HISTORY_LIMIT,
         };
         assert_eq!(source.settings_for("alex").calendar_id, "alex@agency.test");
         assert_eq!(source.settings_for("sam").calendar_id, "primary");

@@ -94,6 +94,7 @@ impl InviteeBooking<'_> {
             tour: Some(self.tour),
             request_id: request_id.to_owned(),
             answers: self.answers.clone().into_iter().collect(),
+            continued: None,
         }
     }
 }

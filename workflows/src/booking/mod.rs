@@ -17,9 +17,9 @@ use booking_proto::{
     domain::{FieldError, ValidBooking},
     time::to_timestamp,
     v1::{
-        BookingRequest, BookingSnapshot, BookingStatus, CancelSignal, ChangeAccepted,
-        ChangeRequest, ConfirmSignal, QuestionnaireVisitedSignal, RefusedEvent, RescheduleSignal,
-        RetrySignal, SkipSignal, TourCompleteSignal,
+        BookingContinuation, BookingRequest, BookingSnapshot, BookingStatus, CancelSignal,
+        ChangeAccepted, ChangeRequest, ConfirmSignal, QuestionnaireVisitedSignal, RefusedEvent,
+        RescheduleSignal, RetrySignal, SkipSignal, TourCompleteSignal,
     },
 };
 use chrono::{DateTime, Utc};
@@ -27,9 +27,9 @@ use futures::FutureExt;
 use temporalio_common::{RetryPolicy, error::ActivityExecutionError};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ApplicationFailure, CancellableFuture, LocalActivityOptions, SyncWorkflowContext, TimerOptions,
-    WaitConditionOptions, WorkflowCancellationToken, WorkflowContext, WorkflowContextView,
-    WorkflowResult,
+    ApplicationFailure, CancellableFuture, ContinueAsNewOptions, LocalActivityOptions,
+    SyncWorkflowContext, TimerOptions, WaitConditionOptions, WorkflowCancellationToken,
+    WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 
 pub use attributes::status_keyword;
@@ -51,12 +51,19 @@ pub const TIMER_DRIVEN_DUE_PATCH: &str = "timer-driven-due";
 /// check that failed for good leaves the ledger's reservation in charge.
 pub const RESILIENT_LEDGER_PATCH: &str = "resilient-ledger-calls";
 
+/// Patch id of bounded histories. Before it, a booking ran in one run whatever its history's
+/// length. After it, a run whose history passes the booking's `history_limit` (or whose server
+/// suggests it) hands the whole booking to a fresh run through continue-as-new, between two
+/// actions, so no flood of signals can take a booking to Temporal's per-run limits.
+pub const BOUNDED_HISTORY_PATCH: &str = "bounded-history";
+
 /// Which behaviour changes this booking's history was recorded with.
 #[derive(Debug, Clone, Copy)]
 struct Patches {
     slot_ledger: bool,
     timer_driven_due: bool,
     resilient_ledger: bool,
+    bounded_history: bool,
 }
 
 /// How long a booking waits before calling its ledger again after a call failed for good.
@@ -74,7 +81,7 @@ use crate::{
             ReserveSlotInput,
         },
     },
-    lifecycle::{BookingState, Event, Outcome, snapshot},
+    lifecycle::{BookingState, Event, Outcome, REFUSALS_KEPT, snapshot},
     settings::{BookingSettings, SettingsSource},
 };
 
@@ -95,20 +102,27 @@ pub struct BookingWorkflow {
     /// Temporal asked to cancel the workflow (the UI's Cancel, `temporal workflow cancel`) and
     /// the request is in the inbox as the booking's own cancel event.
     cancel_requested: bool,
+    /// Runs of this booking before this one (continue-as-new).
+    earlier_runs: u32,
 }
 
 #[workflow_methods]
 impl BookingWorkflow {
     #[init]
     pub fn new(_ctx: &WorkflowContextView, request: BookingRequest) -> Self {
+        let (malformed, cancel_requested, earlier_runs) = match &request.continued {
+            Some(c) => (c.malformed.clone(), c.cancel_requested, c.runs),
+            None => (Vec::new(), false, 0),
+        };
         Self {
             request,
             booking: None,
             inbox: VecDeque::new(),
-            malformed: Vec::new(),
+            malformed,
             clock: None,
             due_at: None,
-            cancel_requested: false,
+            cancel_requested,
+            earlier_runs,
         }
     }
 
@@ -121,7 +135,9 @@ impl BookingWorkflow {
             slot_ledger: ctx.patched(SLOT_LEDGER_PATCH),
             timer_driven_due: ctx.patched(TIMER_DRIVEN_DUE_PATCH),
             resilient_ledger: ctx.patched(RESILIENT_LEDGER_PATCH),
+            bounded_history: ctx.patched(BOUNDED_HISTORY_PATCH),
         };
+        let continued = ctx.state(|s| s.request.continued.clone());
         let valid = ValidBooking::parse(ctx.state(|s| s.request.clone()))
             .map_err(ApplicationFailure::non_retryable)?;
         let settings = detached::local_activity(
@@ -134,13 +150,27 @@ impl BookingWorkflow {
                 .build(),
         )
         .await?;
-        let (mut booking, _) = BookingState::start(valid, now(ctx)?, settings.follow_up.clone())
-            .map_err(ApplicationFailure::non_retryable)?;
-        // Bookings recorded before the slot ledger replay without reserving; new ones reserve
-        // before anything else happens.
-        if patches.slot_ledger {
-            Self::reserve_slot(ctx, &settings, &mut booking, patches).await?;
-        }
+        let booking = match continued {
+            // A continued booking already holds its slot and has done its first steps: it
+            // picks up exactly where the earlier run stopped.
+            Some(continued) => serde_json::from_str::<BookingState>(&continued.state_json)
+                .map_err(|e| {
+                    ApplicationFailure::non_retryable(format!(
+                        "the state carried from the earlier run does not read back: {e}"
+                    ))
+                })?,
+            None => {
+                let (mut booking, _) =
+                    BookingState::start(valid, now(ctx)?, settings.follow_up.clone())
+                        .map_err(ApplicationFailure::non_retryable)?;
+                // Bookings recorded before the slot ledger replay without reserving; new ones
+                // reserve before anything else happens.
+                if patches.slot_ledger {
+                    Self::reserve_slot(ctx, &settings, &mut booking, patches).await?;
+                }
+                booking
+            }
+        };
         ctx.state_mut(|s| s.booking = Some(booking));
 
         let mut published = attributes::Published::default();
@@ -149,6 +179,14 @@ impl BookingWorkflow {
             published = Self::publish(ctx, published);
             if ctx.state(|s| s.booking().is_finished()) {
                 return Ok(ctx.state(Self::snapshot));
+            }
+            // Between two actions nothing is in flight and the inbox is empty: the booking is
+            // exactly its state, which is all the next run needs.
+            if patches.bounded_history && Self::history_is_long(ctx, &settings) {
+                let next = ctx
+                    .state(Self::continuation)
+                    .map_err(ApplicationFailure::non_retryable)?;
+                ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
             }
             let next = ctx.state_mut(|s| {
                 let booking = s.booking_mut();
@@ -241,6 +279,9 @@ impl BookingWorkflow {
         change: &ChangeRequest,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let event = signals::change(change)?;
+        if matches!(event, Event::QuestionnaireVisited { .. }) {
+            return self.validate_visit(&event);
+        }
         let Some(booking) = &self.booking else {
             return Err("the booking is still starting; try again in a moment".into());
         };
@@ -290,6 +331,60 @@ impl BookingWorkflow {
 }
 
 impl BookingWorkflow {
+    /// Whether this run should hand the booking to a fresh one: past the booking's history
+    /// limit, or when the server suggests it (history size, not only length).
+    fn history_is_long(ctx: &WorkflowContext<Self>, settings: &BookingSettings) -> bool {
+        let limit = settings.history_limit.max(MIN_HISTORY_LIMIT);
+        (ctx.history_length() >= limit || ctx.continue_as_new_suggested())
+            && ctx.all_handlers_finished()
+            && ctx.state(|s| s.inbox.is_empty())
+    }
+
+    /// The input of the next run: the booking as first requested, plus everything it has
+    /// remembered since.
+    fn continuation(&self) -> Result<BookingRequest, String> {
+        let state_json = serde_json::to_string(self.booking())
+            .map_err(|e| format!("the booking state does not serialise: {e}"))?;
+        Ok(BookingRequest {
+            continued: Some(BookingContinuation {
+                state_json,
+                malformed: self.malformed.clone(),
+                cancel_requested: self.cancel_requested,
+                runs: self.earlier_runs + 1,
+            }),
+            ..self.request.clone()
+        })
+    }
+
+    /// A questionnaire visit is worth a history event only the first time: a link opened again
+    /// (or by a mail scanner, or a thousand times) is refused here, before it is written
+    /// anywhere, with [`VISIT_ALREADY_RECORDED`]. A visit while the booking is still starting
+    /// is accepted and waits in the inbox, as a signal would.
+    fn validate_visit(&self, event: &Event) -> ValidatorResult {
+        let event_id = event.event_id().map(|id| id.as_str()).unwrap_or_default();
+        let queued = self.inbox.iter().any(|queued| {
+            matches!(queued, Event::QuestionnaireVisited { .. })
+                || queued.event_id().map(|id| id.as_str()) == Some(event_id)
+        });
+        if queued {
+            return Err(VISIT_ALREADY_RECORDED.into());
+        }
+        let Some(booking) = &self.booking else {
+            return Ok(());
+        };
+        if booking.questionnaire_visited() || booking.has_seen(event_id) {
+            return Err(VISIT_ALREADY_RECORDED.into());
+        }
+        let now = self
+            .clock
+            .ok_or("the booking is still starting; try again in a moment")?;
+        booking
+            .clone()
+            .apply(event.clone(), now)
+            .map(|_| ())
+            .map_err(|refusal| refusal.reason.into())
+    }
+
     fn booking(&self) -> &BookingState {
         self.booking
             .as_ref()
@@ -311,12 +406,19 @@ impl BookingWorkflow {
     ) {
         match parsed {
             Ok(event) => self.inbox.push_back(event),
-            Err(error) => self.malformed.push(RefusedEvent {
-                event_id: raw_event_id.to_owned(),
-                event: name.to_owned(),
-                reason: format!("malformed payload: {error}"),
-                at: ctx.workflow_time().map(|t| to_timestamp(t.into())),
-            }),
+            Err(error) => {
+                self.malformed.push(RefusedEvent {
+                    event_id: raw_event_id.to_owned(),
+                    event: name.to_owned(),
+                    reason: format!("malformed payload: {error}"),
+                    at: ctx.workflow_time().map(|t| to_timestamp(t.into())),
+                });
+                // Carried through continue-as-new like the machine's own refusals, and
+                // bounded the same way.
+                if self.malformed.len() > REFUSALS_KEPT {
+                    self.malformed.remove(0);
+                }
+            }
         }
     }
 
@@ -615,6 +717,16 @@ impl BookingWorkflow {
         Ok(())
     }
 }
+
+/// Why a questionnaire visit was refused when an earlier one is already recorded or queued;
+/// the shim treats this refusal as success (the lead still gets the questionnaire).
+pub const VISIT_ALREADY_RECORDED: &str = "the questionnaire visit is already recorded";
+
+type ValidatorResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// The floor of a booking's history limit: a run must get well past its own first steps (about
+/// a hundred events) before it may hand over, or two runs could hand over to each other forever.
+const MIN_HISTORY_LIMIT: u32 = 200;
 
 /// The shortest timer armed for a due step: an overdue step goes out a second late rather
 /// than making the workflow's commands depend on the clock.

@@ -207,6 +207,18 @@ impl Ledger {
         }
     }
 
+    /// Forgets holdings and waiting bookings whose window ended at or before `now`, and says
+    /// how many went. An ended window can never conflict with a new reservation, so keeping
+    /// it only grows the state every reserve scans and every continue-as-new carries; a
+    /// booking that releases a pruned holding later is answered `released: false`, which
+    /// callers already treat as harmless.
+    pub fn prune_ended(&mut self, now: DateTime<Utc>) -> usize {
+        let before = self.holdings.len() + self.waitlist.len();
+        self.holdings.retain(|_, h| h.window.end > now);
+        self.waitlist.retain(|h| h.window.end > now);
+        before - self.holdings.len() - self.waitlist.len()
+    }
+
     /// What the validator refuses outright: requests that can never be right.
     pub fn check_reserve(&self, request: &ReserveRequest) -> Result<(), String> {
         if request.booking_id.trim().is_empty() {
@@ -465,6 +477,30 @@ mod tests {
             seats: 1,
             notify_workflow_id: format!("booking-{id}"),
         }
+    }
+
+    #[test]
+    fn pruning_forgets_only_windows_that_have_ended() {
+        let mut ledger = Ledger::new(LedgerConfig::open_house("oh-1", 1));
+        ledger.reserve(reserve("past", window(8, 9)));
+        ledger.reserve(reserve("now", window(9, 11)));
+        ledger.reserve(reserve("later", window(12, 13)));
+        // Full at 9..11: the next one waits, and its window ends at 11.
+        ledger.reserve(reserve("waiting", window(10, 11)));
+        assert_eq!(ledger.waitlist.len(), 1);
+
+        assert_eq!(ledger.prune_ended(at(10)), 1);
+        let held: Vec<&str> = ledger.holdings.keys().map(String::as_str).collect();
+        assert_eq!(held, ["later", "now"]);
+        assert_eq!(ledger.waitlist.len(), 1);
+
+        assert_eq!(ledger.prune_ended(at(11)), 2);
+        let held: Vec<&str> = ledger.holdings.keys().map(String::as_str).collect();
+        assert_eq!(held, ["later"]);
+        assert!(ledger.waitlist.is_empty());
+        // A pruned booking releasing later is harmless; the total is history, not state.
+        assert!(!ledger.release("past").released);
+        assert_eq!(ledger.total_reservations, 3);
     }
 
     #[test]

@@ -13,6 +13,11 @@ use super::core::{
 };
 use crate::{BookingWorkflow, detached};
 
+/// Patch id of pruning at continue-as-new: holdings and waiting bookings whose window has
+/// ended are dropped from the ledger a run carries over, so a long-lived agent's ledger stays
+/// the size of its future, not of its past.
+pub const LEDGER_PRUNE_PATCH: &str = "ledger-prune-ended";
+
 /// Input of a ledger run: its configuration on first start, and the whole ledger when a run
 /// continues as new (so no holding or waiting booking is lost between runs).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +100,15 @@ impl SlotLedgerWorkflow {
                 // to the ledger that is carried over; updates arriving later are delivered by
                 // the server to the next run.
                 if ctx.all_handlers_finished() && ctx.state(|s| s.ledger.to_announce.is_empty()) {
+                    // Runs that continued before this patch carried every holding; their
+                    // replays must carry the same input.
+                    if ctx.patched(LEDGER_PRUNE_PATCH)
+                        && let Some(now) = ctx.workflow_time()
+                    {
+                        let now = chrono::DateTime::<chrono::Utc>::from(now);
+                        let pruned = ctx.state_mut(|s| s.ledger.prune_ended(now));
+                        tracing::info!(pruned, "holdings of ended windows dropped");
+                    }
                     let ledger = ctx.state(|s| s.ledger.clone());
                     let start = LedgerStart {
                         config: ledger.config.clone(),

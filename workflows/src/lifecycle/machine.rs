@@ -156,7 +156,7 @@ impl BookingState {
         if let Some(event_id) = &refusal.event_id {
             self.seen_event_ids.insert(event_id.as_str().to_owned());
         }
-        self.refused_events.push(RefusedEvent {
+        self.remember_refusal(RefusedEvent {
             event_id: refusal.event_id.as_ref().map(|id| id.as_str().to_owned()),
             event: refusal.event.to_owned(),
             reason: refusal.reason.clone(),

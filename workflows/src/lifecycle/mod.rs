@@ -63,5 +63,6 @@ pub use policy::{
 pub use queue::{Progress, QueuedAction};
 pub use snapshot::snapshot;
 pub use state::{
-    BookingState, BookingStatus, ExternalIds, Failure, Lead, RefusedEvent, Slot, StepRecord,
+    BookingState, BookingStatus, ExternalIds, Failure, Lead, REFUSALS_KEPT, RefusedEvent, Slot,
+    StepRecord,
 };

@@ -91,7 +91,7 @@ impl BookingState {
         reason: &str,
         now: DateTime<Utc>,
     ) {
-        self.refused_events.push(RefusedEvent {
+        self.remember_refusal(RefusedEvent {
             event_id: None,
             event: "reschedule".into(),
             reason: format!(

@@ -15,6 +15,9 @@ use super::plan::PlannedStep;
 use super::policy::FollowUpPolicy;
 use super::queue::{ActionQueue, Progress, QueuedAction};
 
+/// Refusals a booking keeps for its snapshot; the newest win.
+pub const REFUSALS_KEPT: usize = 100;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BookingStatus {
@@ -236,8 +239,20 @@ impl BookingState {
         self.last_failure.as_ref()
     }
 
+    /// The latest refusals, oldest first (at most [`REFUSALS_KEPT`]).
     pub fn refused_events(&self) -> &[RefusedEvent] {
         &self.refused_events
+    }
+
+    /// Records a refusal, forgetting the oldest past [`REFUSALS_KEPT`]: the state is carried
+    /// whole through continue-as-new and must stay far below Temporal's payload limit however
+    /// many refused events a sender throws at the booking.
+    pub(super) fn remember_refusal(&mut self, refused: RefusedEvent) {
+        self.refused_events.push(refused);
+        if self.refused_events.len() > REFUSALS_KEPT {
+            let excess = self.refused_events.len() - REFUSALS_KEPT;
+            self.refused_events.drain(..excess);
+        }
     }
 
     pub fn policy(&self) -> &FollowUpPolicy {

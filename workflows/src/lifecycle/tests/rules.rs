@@ -4,7 +4,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::super::{
     Action, BookingState, BookingStatus, CrmStage, CrmTaskKind, EmailKind, Event, FollowUpPolicy,
-    Outcome, Progress, Span, snapshot,
+    Outcome, Progress, REFUSALS_KEPT, Span, snapshot,
 };
 use super::*;
 
@@ -269,6 +269,36 @@ fn a_redelivered_refused_event_is_recorded_once() {
         Ok(Outcome::Duplicate)
     );
     assert_eq!(state.refused_events().len(), 1);
+}
+
+#[test]
+fn a_flood_of_refused_events_keeps_only_the_newest_refusals() {
+    let mut state = confirmed(hours(120));
+    let flood = REFUSALS_KEPT + 50;
+    for n in 0..flood {
+        let refused = Event::Confirm {
+            event_id: eid(&format!("confirm-again-{n}")),
+        };
+        assert!(state.apply(refused, t0() + hours(2)).is_err());
+    }
+    let kept = state.refused_events();
+    assert_eq!(kept.len(), REFUSALS_KEPT);
+    assert_eq!(kept[0].event_id.as_deref(), Some("confirm-again-50"));
+    let newest = format!("confirm-again-{}", flood - 1);
+    assert_eq!(
+        kept[REFUSALS_KEPT - 1].event_id.as_deref(),
+        Some(newest.as_str())
+    );
+    // The ids are still remembered: a redelivery of a forgotten refusal stays a duplicate.
+    assert_eq!(
+        state.apply(
+            Event::Confirm {
+                event_id: eid("confirm-again-0"),
+            },
+            t0() + hours(3),
+        ),
+        Ok(Outcome::Duplicate)
+    );
 }
 
 #[test]
