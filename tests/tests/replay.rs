@@ -10,6 +10,7 @@
 //! replays, taking the old paths. Never delete a history a running booking could still have.
 //! `continued_as_new_*` come from `history_bounds.rs`: the first run of a flooded booking, which
 //! ends by continuing as new, and the last, which starts from the carried state.
+//! `cancelled_before_created` and `refused_past_start` come from `calendly_edge_cases.rs`.
 
 use booking_tests::histories_dir;
 use booking_workflows::BookingWorkflow;
@@ -26,6 +27,8 @@ const REQUIRED: &[&str] = &[
     "temporal_cancel_request",
     "continued_as_new_first_run",
     "continued_as_new_last_run",
+    "cancelled_before_created",
+    "refused_past_start",
 ];
 
 #[tokio::test]

@@ -57,6 +57,14 @@ pub const RESILIENT_LEDGER_PATCH: &str = "resilient-ledger-calls";
 /// actions, so no flood of signals can take a booking to Temporal's per-run limits.
 pub const BOUNDED_HISTORY_PATCH: &str = "bounded-history";
 
+/// Patch id of bookings that end before they begin. Before it, a booking started by a cancel
+/// (the shim's signal-with-start for a cancel that overtook, or never had, its create) ran the
+/// whole cancellation, a slot reserved and released, a CRM contact and a cancellation email
+/// for a lead who was never booked; and a tour already past was booked like any other. After
+/// it, a cancel waiting when the booking starts ends it with nothing done, and a tour that
+/// started more than a few minutes ago is refused with its reason; neither touches a provider.
+pub const END_BEFORE_START_PATCH: &str = "end-before-start";
+
 /// Which behaviour changes this booking's history was recorded with.
 #[derive(Debug, Clone, Copy)]
 struct Patches {
@@ -64,6 +72,7 @@ struct Patches {
     timer_driven_due: bool,
     resilient_ledger: bool,
     bounded_history: bool,
+    end_before_start: bool,
 }
 
 /// How long a booking waits before calling its ledger again after a call failed for good.
@@ -136,6 +145,7 @@ impl BookingWorkflow {
             timer_driven_due: ctx.patched(TIMER_DRIVEN_DUE_PATCH),
             resilient_ledger: ctx.patched(RESILIENT_LEDGER_PATCH),
             bounded_history: ctx.patched(BOUNDED_HISTORY_PATCH),
+            end_before_start: ctx.patched(END_BEFORE_START_PATCH),
         };
         let continued = ctx.state(|s| s.request.continued.clone());
         let valid = ValidBooking::parse(ctx.state(|s| s.request.clone()))
@@ -160,12 +170,23 @@ impl BookingWorkflow {
                     ))
                 })?,
             None => {
+                let started_at = now(ctx)?;
                 let (mut booking, _) =
-                    BookingState::start(valid, now(ctx)?, settings.follow_up.clone())
+                    BookingState::start(valid, started_at, settings.follow_up.clone())
                         .map_err(ApplicationFailure::non_retryable)?;
+                if patches.end_before_start {
+                    // Whatever reached the booking with (or before) its start is in the inbox
+                    // by now, in history order: the same on every replay.
+                    let early_cancel = ctx.state_mut(|s| s.take_first_cancel());
+                    if let Some(cancel) = early_cancel {
+                        booking.cancel_before_start(&cancel, started_at);
+                    } else if let Some(reason) = booking.past_start(started_at) {
+                        booking.refuse_at_start(&reason, started_at);
+                    }
+                }
                 // Bookings recorded before the slot ledger replay without reserving; new ones
                 // reserve before anything else happens.
-                if patches.slot_ledger {
+                if patches.slot_ledger && !booking.status().is_closed() {
                     Self::reserve_slot(ctx, &settings, &mut booking, patches).await?;
                 }
                 booking
@@ -383,6 +404,15 @@ impl BookingWorkflow {
             .apply(event.clone(), now)
             .map(|_| ())
             .map_err(|refusal| refusal.reason.into())
+    }
+
+    /// Removes and returns the first cancel waiting in the inbox, if any.
+    fn take_first_cancel(&mut self) -> Option<Event> {
+        let index = self
+            .inbox
+            .iter()
+            .position(|e| matches!(e, Event::Cancel { .. }))?;
+        self.inbox.remove(index)
     }
 
     fn booking(&self) -> &BookingState {

@@ -37,6 +37,7 @@ mod action;
 mod domain_serde;
 mod event;
 mod machine;
+mod not_started;
 mod plan;
 mod policy;
 mod queue;
@@ -54,6 +55,7 @@ pub use action::{
 };
 pub use event::{Event, Refusal};
 pub use machine::{Outcome, Transition};
+pub use not_started::PAST_START_ALLOWANCE;
 pub use plan::{FollowUpKind, PlannedStep};
 pub use policy::{
     CancellationPolicy, CompletionPolicy, ConfirmedPolicy, FollowUpPolicy, LedgerEmailPolicy,

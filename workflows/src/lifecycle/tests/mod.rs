@@ -1,6 +1,7 @@
 //! Tests of the booking lifecycle: one per rule in `rules`, and random event sequences checked
 //! against the lifecycle's invariants in `properties`.
 
+mod not_started;
 mod properties;
 mod rules;
 mod slot;
