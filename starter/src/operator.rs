@@ -60,6 +60,7 @@ pub struct BookingRow {
     pub workflow_id: String,
     pub status: String,
     pub email: String,
+    #[serde(serialize_with = "rfc3339")]
     pub tour_start: Option<DateTime<Utc>>,
     /// `Running`, `Completed`, ... (the workflow's execution status).
     pub execution: String,
@@ -68,6 +69,15 @@ pub struct BookingRow {
 /// Every booking once: a booking that continued as new has closed runs behind its latest one,
 /// and those are not bookings of their own.
 const BOOKINGS: &str = "WorkflowType = 'BookingWorkflow' AND ExecutionStatus != 'ContinuedAsNew'";
+
+/// Times as every `--json` answer writes them: RFC 3339 with a `+00:00` offset, the form of
+/// the booking snapshot's canonical proto3 JSON (`show`), so one parser reads them all.
+fn rfc3339<S: serde::Serializer>(time: &Option<DateTime<Utc>>, out: S) -> Result<S::Ok, S::Error> {
+    match time {
+        Some(time) => out.serialize_str(&time.to_rfc3339()),
+        None => out.serialize_none(),
+    }
+}
 
 /// Quotes a value for a visibility query.
 fn quoted(value: &str) -> String {
@@ -223,6 +233,7 @@ pub struct WorkItem {
     /// What `retry` / `skip` take: the booking id, or the dead letter's workflow id.
     pub id: String,
     pub kind: WorkItemKind,
+    #[serde(serialize_with = "rfc3339")]
     pub since: Option<DateTime<Utc>>,
     pub step: String,
     pub error: String,
@@ -364,4 +375,32 @@ async fn act(
         kind: WorkItemKind::Booking,
         signal: if retry { "retry" } else { "skip" }.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn listings_write_times_as_the_snapshot_does() {
+        let start = Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap();
+        let row = BookingRow {
+            booking_id: "bk-1".into(),
+            workflow_id: "booking-bk-1".into(),
+            status: "CONFIRMED".into(),
+            email: "ada@example.com".into(),
+            tour_start: Some(start),
+            execution: "Running".into(),
+        };
+        let json = serde_json::to_value(&row).unwrap();
+        let snapshot = serde_json::to_value(booking_proto::time::to_timestamp(start)).unwrap();
+        assert_eq!(json["tour_start"], "2026-12-01T15:00:00+00:00");
+        assert_eq!(json["tour_start"], snapshot, "find and show agree");
+        let none = BookingRow {
+            tour_start: None,
+            ..row
+        };
+        assert!(serde_json::to_value(&none).unwrap()["tour_start"].is_null());
+    }
 }
