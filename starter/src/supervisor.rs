@@ -25,6 +25,7 @@ use crate::{
 pub struct UpConfig {
     pub dev_server: DevServerConfig,
     pub sandbox_port: u16,
+    pub shim_port: u16,
     pub task_queue: String,
 }
 
@@ -38,13 +39,7 @@ struct Service {
 pub async fn up(config: UpConfig) -> anyhow::Result<()> {
     let data_dir = config.dev_server.data_dir.clone();
     ensure_port_free("127.0.0.1", config.sandbox_port, "provider sandbox")?;
-    // The webhook shim's port: `BOOKINGS_SHIM_PORT`, like the other `BOOKINGS_*_PORT`s.
-    let shim_port: u16 = match std::env::var("BOOKINGS_SHIM_PORT") {
-        Ok(raw) => raw
-            .parse()
-            .with_context(|| format!("BOOKINGS_SHIM_PORT={raw:?} is not a port number"))?,
-        Err(_) => 8090,
-    };
+    let shim_port = config.shim_port;
     ensure_port_free("127.0.0.1", shim_port, "webhook shim")?;
     let shim_url = format!("http://127.0.0.1:{shim_port}");
 
@@ -186,9 +181,10 @@ fn print_banner(config: &UpConfig, booking_id: &BookingId, sandbox_url: &str, sh
          \n  webhook shim         http://127.0.0.1:{shim_port}/openapi.json (Calendly webhooks go here)\
          \n  reconciliation       hourly schedule {schedule} (`bookings schedule describe`)\
          \n  logs and data        {data}\
-         \n\nTry, in another terminal:\
-         \n  {temporal} workflow list --address {address}\
-         \n  {temporal} workflow show --address {address} --workflow-id {wf}\
+         \n\nTry, in another terminal (the exports point every command at this system):\
+         \n  export TEMPORAL_ADDRESS={address} TEMPORAL_NAMESPACE={ns} BOOKINGS_TASK_QUEUE={tq}\
+         \n  {temporal} workflow list\
+         \n  {temporal} workflow show --workflow-id {wf}\
          \n  {bookings} show {id}\
          \n  {bookings} signal confirm {id}\
          \n\nPress Ctrl-C to stop everything.",
@@ -218,6 +214,8 @@ fn spawn_service(
     let child = Command::new(&binary)
         .args(args)
         .envs(env.iter().copied())
+        // The output goes to a file: colour codes would only garble it.
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

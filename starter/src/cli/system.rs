@@ -19,6 +19,9 @@ pub struct DevServerArgs {
     ui_port: u16,
     #[arg(long, env = "BOOKINGS_SANDBOX_PORT", default_value_t = 8089)]
     sandbox_port: u16,
+    /// The webhook shim's port (`bookings up`).
+    #[arg(long, env = "BOOKINGS_SHIM_PORT", default_value_t = 8090)]
+    shim_port: u16,
     #[arg(long, env = "TEMPORAL_NAMESPACE", default_value = "default")]
     namespace: String,
     /// The Temporal CLI executable (scripts/bootstrap installs it).
@@ -47,6 +50,7 @@ pub async fn up(args: DevServerArgs, task_queue: String) -> anyhow::Result<()> {
     supervisor::up(UpConfig {
         dev_server: args.config()?,
         sandbox_port: args.sandbox_port,
+        shim_port: args.shim_port,
         task_queue,
     })
     .await
