@@ -1,30 +1,39 @@
 //! Where the providers are and how to authenticate to them.
 //!
-//! Every default points at the local sandbox (`booking-sandbox`, port 8089), so a new user sees
-//! the whole system work before entering any credential; the real providers are a matter of
-//! setting the variables below, not of changing code. A secret `X` may also be given as a file
-//! path in `X_FILE` (the container convention for mounted secrets).
+//! Two modes, chosen by `BOOKINGS_SANDBOX` ([`Mode`]):
+//!
+//! - **sandbox** (`BOOKINGS_SANDBOX=1` or `true`; `bookings up` and the tests set it): every
+//!   provider URL defaults to a path under the local sandbox (`booking-sandbox`, port 8089) and
+//!   every secret to the sandbox's public stand-in, so a new user sees the whole system work
+//!   before entering any credential. The process logs a warning saying so.
+//! - **production** (unset, `0` or `false`): no secret has a default. A process missing any of
+//!   them refuses to start, naming every missing variable; provider URLs default to the real
+//!   providers' public API bases, so real secrets never go to a sandbox URL by accident.
+//!
+//! A secret `X` may also be given as a file path in `X_FILE` (the container convention for
+//! mounted secrets); [`read_secret`] is that rule, and the shim reads its secrets through it too.
 //!
 //! # Variables
 //!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `BOOKINGS_SANDBOX_URL` | `http://127.0.0.1:8089` | base of every default below |
-//! | `BOOKINGS_SENDGRID_URL` | `{sandbox}/sendgrid` | SendGrid base (real: `https://api.sendgrid.com`) |
-//! | `BOOKINGS_SENDGRID_API_KEY` (`_FILE`) | sandbox key | SendGrid API key (secret) |
-//! | `BOOKINGS_EMAIL_FROM`, `BOOKINGS_EMAIL_FROM_NAME` | `tours@example.com`, `Tours` | sender |
-//! | `BOOKINGS_EMAIL_SENT_MARKERS` | `crm` | `crm`: the email guard keeps a HubSpot note per sent step (see [`crate::email`]); `off`: no guard |
-//! | `BOOKINGS_GOOGLE_CALENDAR_URL` | `{sandbox}/google/calendar/v3` | Calendar v3 base (real: `https://www.googleapis.com/calendar/v3`) |
-//! | `BOOKINGS_GOOGLE_CALENDAR_ID` | `primary` | calendar used when an agent has none of its own |
-//! | `BOOKINGS_GOOGLE_AGENT_CALENDARS` | empty | per-agent calendars, `agent=calendarId,agent2=calendarId2` |
-//! | `BOOKINGS_GOOGLE_TOKEN_URL` | `{sandbox}/google/oauth2/token` | OAuth token endpoint (real: `https://oauth2.googleapis.com/token`) |
-//! | `BOOKINGS_GOOGLE_CLIENT_ID` | sandbox client id | OAuth client id |
-//! | `BOOKINGS_GOOGLE_CLIENT_SECRET` (`_FILE`) | sandbox secret | OAuth client secret (secret) |
-//! | `BOOKINGS_GOOGLE_REFRESH_TOKEN` (`_FILE`) | sandbox grant | refresh token of the `default` Google account (secret) |
-//! | `BOOKINGS_HUBSPOT_URL` | `{sandbox}/hubspot` | HubSpot base (real: `https://api.hubapi.com`) |
-//! | `BOOKINGS_HUBSPOT_TOKEN` (`_FILE`) | sandbox token | HubSpot private-app token (secret) |
-//! | `BOOKINGS_CALENDLY_URL` | `{sandbox}/calendly` | Calendly v2 base (real: `https://api.calendly.com`) |
-//! | `BOOKINGS_CALENDLY_TOKEN` (`_FILE`) | sandbox token | Calendly personal access token (secret) |
+//! | variable | sandbox default | production default | meaning |
+//! |---|---|---|---|
+//! | `BOOKINGS_SANDBOX` | | unset | `1`/`true`: sandbox mode; `0`/`false`/unset: production; anything else is an error |
+//! | `BOOKINGS_SANDBOX_URL` | `http://127.0.0.1:8089` | ignored | base of every sandbox default below |
+//! | `BOOKINGS_SENDGRID_URL` | `{sandbox}/sendgrid` | `https://api.sendgrid.com` | SendGrid base |
+//! | `BOOKINGS_SENDGRID_API_KEY` (`_FILE`) | sandbox key | **required** | SendGrid API key (secret) |
+//! | `BOOKINGS_EMAIL_FROM`, `BOOKINGS_EMAIL_FROM_NAME` | `tours@example.com`, `Tours` | same | sender |
+//! | `BOOKINGS_EMAIL_SENT_MARKERS` | `crm` | same | `crm`: the email guard keeps a HubSpot note per sent step (see [`crate::email`]); `off`: no guard |
+//! | `BOOKINGS_GOOGLE_CALENDAR_URL` | `{sandbox}/google/calendar/v3` | `https://www.googleapis.com/calendar/v3` | Calendar v3 base |
+//! | `BOOKINGS_GOOGLE_CALENDAR_ID` | `primary` | same | calendar used when an agent has none of its own |
+//! | `BOOKINGS_GOOGLE_AGENT_CALENDARS` | empty | same | per-agent calendars, `agent=calendarId,agent2=calendarId2` |
+//! | `BOOKINGS_GOOGLE_TOKEN_URL` | `{sandbox}/google/oauth2/token` | `https://oauth2.googleapis.com/token` | OAuth token endpoint |
+//! | `BOOKINGS_GOOGLE_CLIENT_ID` | sandbox client id | **required** | OAuth client id |
+//! | `BOOKINGS_GOOGLE_CLIENT_SECRET` (`_FILE`) | sandbox secret | **required** | OAuth client secret (secret) |
+//! | `BOOKINGS_GOOGLE_REFRESH_TOKEN` (`_FILE`) | sandbox grant | **required** | refresh token of the `default` Google account (secret) |
+//! | `BOOKINGS_HUBSPOT_URL` | `{sandbox}/hubspot` | `https://api.hubapi.com` | HubSpot base |
+//! | `BOOKINGS_HUBSPOT_TOKEN` (`_FILE`) | sandbox token | **required** | HubSpot private-app token (secret) |
+//! | `BOOKINGS_CALENDLY_URL` | `{sandbox}/calendly` | `https://api.calendly.com` | Calendly v2 base |
+//! | `BOOKINGS_CALENDLY_TOKEN` (`_FILE`) | sandbox token | **required** | Calendly personal access token (secret) |
 
 use std::{collections::BTreeMap, path::PathBuf};
 
@@ -32,8 +41,11 @@ use url::Url;
 
 use crate::secret::Secret;
 
-/// Base of every default URL: the sandbox started by `scripts/run`.
+/// Base of every sandbox default URL: the sandbox started by `scripts/run`.
 pub const DEFAULT_SANDBOX_URL: &str = "http://127.0.0.1:8089";
+
+/// The variable that turns sandbox mode on (see [`Mode`]).
+pub const SANDBOX_MODE_VAR: &str = "BOOKINGS_SANDBOX";
 
 /// Why the configuration cannot be used. Fatal: the process must not start with it.
 #[derive(Debug, thiserror::Error)]
@@ -44,20 +56,121 @@ pub enum ConfigError {
         value: String,
         source: url::ParseError,
     },
-    #[error("{var} points at {path}, which cannot be read: {source}")]
+    #[error("{var}_FILE points at {path}, which cannot be read: {source}")]
     UnreadableSecretFile {
-        var: String,
+        var: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{var}_FILE points at {path}, which is empty")]
+    EmptySecretFile { var: &'static str, path: PathBuf },
     #[error("{var} is empty")]
-    Empty { var: String },
+    Empty { var: &'static str },
     #[error("{var} is malformed ({value:?}): {reason}")]
     Malformed {
         var: &'static str,
         value: String,
         reason: &'static str,
     },
+    /// Every required variable that is missing, so one failed start lists them all.
+    #[error(
+        "{} not set: required outside sandbox mode (set each, or <VAR>_FILE to a file holding \
+         it; {SANDBOX_MODE_VAR}=1 runs against the provider sandbox with its public credentials)",
+        vars.join(", ")
+    )]
+    Missing { vars: Vec<&'static str> },
+}
+
+impl ConfigError {
+    /// The variable to fix (the first missing one, for [`ConfigError::Missing`]; `X` for a
+    /// problem with `X_FILE`).
+    pub fn var(&self) -> &'static str {
+        match self {
+            Self::InvalidUrl { var, .. }
+            | Self::UnreadableSecretFile { var, .. }
+            | Self::EmptySecretFile { var, .. }
+            | Self::Empty { var }
+            | Self::Malformed { var, .. } => var,
+            Self::Missing { vars } => vars.first().copied().unwrap_or(SANDBOX_MODE_VAR),
+        }
+    }
+}
+
+/// Whether a process may fall back to the provider sandbox's public credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `BOOKINGS_SANDBOX=1` (or `true`): unset secrets and URLs default to the sandbox's.
+    Sandbox,
+    /// The default: every secret is required and URLs default to the real providers.
+    Production,
+}
+
+impl Mode {
+    /// Reads `BOOKINGS_SANDBOX` through `lookup`. Unset or blank is production: forgetting the
+    /// variable must fail closed, and a typo (`BOOKINGS_SANDBOX=ture`) is an error rather than
+    /// a guess either way.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let Some(value) = lookup(SANDBOX_MODE_VAR) else {
+            return Ok(Self::Production);
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" => Ok(Self::Sandbox),
+            "" | "0" | "false" => Ok(Self::Production),
+            _ => Err(ConfigError::Malformed {
+                var: SANDBOX_MODE_VAR,
+                value,
+                reason: "expected 1 or true (sandbox mode), or 0 or false",
+            }),
+        }
+    }
+
+    pub fn is_sandbox(self) -> bool {
+        self == Self::Sandbox
+    }
+
+    /// Logs once per process, whichever of its configurations reads the mode first, that it
+    /// runs on public sandbox credentials: a production process started this way by mistake is
+    /// then visible in its first log lines.
+    pub fn warn_once_if_sandbox(self) {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        if self.is_sandbox() {
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    "sandbox mode ({SANDBOX_MODE_VAR}=1): secrets that are not set are the \
+                     provider sandbox's public credentials and provider URLs default to the \
+                     sandbox; never run a real deployment this way"
+                );
+            });
+        }
+    }
+}
+
+/// Reads secret `var` through `lookup`: from the file named by `<var>_FILE` when that is set
+/// (trimmed; an unreadable or empty file is an error, never a fallback), else from `var`.
+/// `None` when neither is set; a blank `var` is an error.
+pub fn read_secret(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<Secret>, ConfigError> {
+    if let Some(path) = lookup(&format!("{var}_FILE")) {
+        let path = PathBuf::from(path);
+        let value =
+            std::fs::read_to_string(&path).map_err(|source| ConfigError::UnreadableSecretFile {
+                var,
+                path: path.clone(),
+                source,
+            })?;
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(ConfigError::EmptySecretFile { var, path });
+        }
+        return Ok(Some(Secret::new(value)));
+    }
+    match lookup(var) {
+        Some(value) if value.trim().is_empty() => Err(ConfigError::Empty { var }),
+        Some(value) => Ok(Some(Secret::new(value))),
+        None => Ok(None),
+    }
 }
 
 /// Whether `send_email` keeps a durable sent-marker per step (see [`crate::email`]).
@@ -134,22 +247,28 @@ pub struct ProvidersConfig {
     pub calendly: CalendlyConfig,
 }
 
+/// Default base URLs of the real providers (production mode).
+const SENDGRID_URL: &str = "https://api.sendgrid.com";
+const GOOGLE_CALENDAR_URL: &str = "https://www.googleapis.com/calendar/v3";
+const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+const HUBSPOT_URL: &str = "https://api.hubapi.com";
+const CALENDLY_URL: &str = "https://api.calendly.com";
+
 impl ProvidersConfig {
-    /// Reads the configuration from the process environment.
+    /// Reads the configuration from the process environment (warning once in sandbox mode).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        let lookup = |name: &str| std::env::var(name).ok();
+        Mode::from_lookup(&lookup)?.warn_once_if_sandbox();
+        Self::from_lookup(lookup)
     }
 
     /// Reads the configuration through `lookup`, so tests need not touch the process
     /// environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env { lookup: &lookup };
-        let sandbox = env.url("BOOKINGS_SANDBOX_URL", DEFAULT_SANDBOX_URL)?;
-        let under_sandbox =
-            |path: &str| format!("{}/{path}", sandbox.as_str().trim_end_matches('/'));
-        Ok(Self {
+        let env = Env::new(&lookup)?;
+        let config = Self {
             sendgrid: SendGridConfig {
-                base_url: env.url("BOOKINGS_SENDGRID_URL", &under_sandbox("sendgrid"))?,
+                base_url: env.provider_url("BOOKINGS_SENDGRID_URL", "sendgrid", SENDGRID_URL)?,
                 api_key: env.secret("BOOKINGS_SENDGRID_API_KEY", "SG.sandbox-key")?,
                 from_email: env.string("BOOKINGS_EMAIL_FROM", "tours@example.com")?,
                 from_name: env.string("BOOKINGS_EMAIL_FROM_NAME", "Tours")?,
@@ -166,33 +285,39 @@ impl ProvidersConfig {
                 }
             },
             google_calendar: GoogleCalendarConfig {
-                base_url: env.url(
+                base_url: env.provider_url(
                     "BOOKINGS_GOOGLE_CALENDAR_URL",
-                    &under_sandbox("google/calendar/v3"),
+                    "google/calendar/v3",
+                    GOOGLE_CALENDAR_URL,
                 )?,
                 default_calendar_id: env.string("BOOKINGS_GOOGLE_CALENDAR_ID", "primary")?,
                 agent_calendars: env.pairs("BOOKINGS_GOOGLE_AGENT_CALENDARS")?,
             },
             google_oauth: GoogleOAuthConfig {
-                token_url: env.url(
+                token_url: env.provider_url(
                     "BOOKINGS_GOOGLE_TOKEN_URL",
-                    &under_sandbox("google/oauth2/token"),
+                    "google/oauth2/token",
+                    GOOGLE_TOKEN_URL,
                 )?,
-                client_id: env.string("BOOKINGS_GOOGLE_CLIENT_ID", "sandbox-client-id")?,
+                // Not secret, but the sandbox's client id is as useless to a real deployment
+                // as its secret: required alike.
+                client_id: env
+                    .secret("BOOKINGS_GOOGLE_CLIENT_ID", "sandbox-client-id")?
+                    .expose()
+                    .to_owned(),
                 client_secret: env
                     .secret("BOOKINGS_GOOGLE_CLIENT_SECRET", "sandbox-client-secret")?,
                 refresh_token: env
                     .secret("BOOKINGS_GOOGLE_REFRESH_TOKEN", "sandbox-refresh-token")?,
             },
             hubspot: HubSpotConfig {
-                base_url: env.url("BOOKINGS_HUBSPOT_URL", &under_sandbox("hubspot"))?,
+                base_url: env.provider_url("BOOKINGS_HUBSPOT_URL", "hubspot", HUBSPOT_URL)?,
                 token: env.secret("BOOKINGS_HUBSPOT_TOKEN", "sandbox-hubspot-token")?,
             },
-            calendly: CalendlyConfig {
-                base_url: env.url("BOOKINGS_CALENDLY_URL", &under_sandbox("calendly"))?,
-                token: env.secret("BOOKINGS_CALENDLY_TOKEN", "sandbox-calendly-token")?,
-            },
-        })
+            calendly: CalendlyConfig::read(&env)?,
+        };
+        env.finish()?;
+        Ok(config)
     }
 
     /// Every secret value configured, for [`crate::redact::Redactor`].
@@ -206,21 +331,72 @@ impl ProvidersConfig {
         ]
     }
 
-    /// Points every provider at a sandbox running at `base_url` (tests, demos, benchmarks).
+    /// Sandbox mode with every provider in a sandbox running at `base_url` (tests, demos,
+    /// benchmarks).
     pub fn for_sandbox(base_url: &str) -> Result<Self, ConfigError> {
         let base = base_url.to_owned();
-        Self::from_lookup(move |name| (name == "BOOKINGS_SANDBOX_URL").then(|| base.clone()))
+        Self::from_lookup(move |name| match name {
+            SANDBOX_MODE_VAR => Some("1".to_owned()),
+            "BOOKINGS_SANDBOX_URL" => Some(base.clone()),
+            _ => None,
+        })
+    }
+}
+
+impl CalendlyConfig {
+    /// `BOOKINGS_CALENDLY_URL` and `BOOKINGS_CALENDLY_TOKEN` alone, read exactly as
+    /// [`ProvidersConfig::from_lookup`] reads them (mode included): the shim needs only these.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env::new(&lookup)?;
+        let config = Self::read(&env)?;
+        env.finish()?;
+        Ok(config)
+    }
+
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            base_url: env.provider_url("BOOKINGS_CALENDLY_URL", "calendly", CALENDLY_URL)?,
+            token: env.secret("BOOKINGS_CALENDLY_TOKEN", "sandbox-calendly-token")?,
+        })
     }
 }
 
 struct Env<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
+    /// `Some(base)` in sandbox mode: where unset provider URLs point.
+    sandbox: Option<Url>,
+    /// Required variables found unset so far (production mode), reported together.
+    missing: std::cell::RefCell<Vec<&'static str>>,
+}
+
+impl<'a> Env<'a> {
+    fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = Self {
+            lookup,
+            sandbox: None,
+            missing: Default::default(),
+        };
+        if Mode::from_lookup(lookup)?.is_sandbox() {
+            env.sandbox = Some(env.url("BOOKINGS_SANDBOX_URL", DEFAULT_SANDBOX_URL)?);
+        }
+        Ok(env)
+    }
+
+    /// Fails with every required variable that was missing.
+    fn finish(self) -> Result<(), ConfigError> {
+        let vars = self.missing.into_inner();
+        if vars.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Missing { vars })
+        }
+    }
 }
 
 impl Env<'_> {
     fn string(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
         match (self.lookup)(var) {
-            Some(value) if value.trim().is_empty() => Err(ConfigError::Empty { var: var.into() }),
+            Some(value) if value.trim().is_empty() => Err(ConfigError::Empty { var }),
             Some(value) => Ok(value),
             None => Ok(default.to_owned()),
         }
@@ -229,6 +405,21 @@ impl Env<'_> {
     fn url(&self, var: &'static str, default: &str) -> Result<Url, ConfigError> {
         let value = self.string(var, default)?;
         Url::parse(&value).map_err(|source| ConfigError::InvalidUrl { var, value, source })
+    }
+
+    /// A provider base URL: `var`, else `{sandbox}/{sandbox_path}` in sandbox mode and the real
+    /// provider's `real` base otherwise.
+    fn provider_url(
+        &self,
+        var: &'static str,
+        sandbox_path: &str,
+        real: &str,
+    ) -> Result<Url, ConfigError> {
+        let default = match &self.sandbox {
+            Some(sandbox) => format!("{}/{sandbox_path}", sandbox.as_str().trim_end_matches('/')),
+            None => real.to_owned(),
+        };
+        self.url(var, &default)
     }
 
     /// `key=value,key2=value2`; unset or blank is empty.
@@ -253,24 +444,18 @@ impl Env<'_> {
             .collect()
     }
 
-    fn secret(&self, var: &'static str, default: &str) -> Result<Secret, ConfigError> {
-        let file_var = format!("{var}_FILE");
-        if let Some(path) = (self.lookup)(&file_var) {
-            let path = PathBuf::from(path);
-            let value = std::fs::read_to_string(&path).map_err(|source| {
-                ConfigError::UnreadableSecretFile {
-                    var: file_var.clone(),
-                    path: path.clone(),
-                    source,
-                }
-            })?;
-            let value = value.trim();
-            if value.is_empty() {
-                return Err(ConfigError::Empty { var: file_var });
-            }
-            return Ok(Secret::new(value));
+    /// A required secret ([`read_secret`]): the sandbox's `sandbox_default` in sandbox mode;
+    /// otherwise, when unset, `var` is recorded as missing for [`Env::finish`], and the
+    /// placeholder returned never leaves this module because `finish` then fails.
+    fn secret(&self, var: &'static str, sandbox_default: &str) -> Result<Secret, ConfigError> {
+        if let Some(secret) = read_secret(self.lookup, var)? {
+            return Ok(secret);
         }
-        self.string(var, default).map(Secret::new)
+        if self.sandbox.is_some() {
+            return Ok(Secret::new(sandbox_default));
+        }
+        self.missing.borrow_mut().push(var);
+        Ok(Secret::new(String::new()))
     }
 }
 
@@ -279,12 +464,38 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn config(vars: &[(&str, &str)]) -> Result<ProvidersConfig, ConfigError> {
+    /// Every secret (and the client id) a production worker must be given.
+    const REQUIRED: [&str; 6] = [
+        "BOOKINGS_SENDGRID_API_KEY",
+        "BOOKINGS_GOOGLE_CLIENT_ID",
+        "BOOKINGS_GOOGLE_CLIENT_SECRET",
+        "BOOKINGS_GOOGLE_REFRESH_TOKEN",
+        "BOOKINGS_HUBSPOT_TOKEN",
+        "BOOKINGS_CALENDLY_TOKEN",
+    ];
+
+    /// Exactly `vars`, no sandbox mode unless they say so.
+    fn production(vars: &[(&str, &str)]) -> Result<ProvidersConfig, ConfigError> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         ProvidersConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// `vars` in sandbox mode.
+    fn config(vars: &[(&str, &str)]) -> Result<ProvidersConfig, ConfigError> {
+        let mut vars = vars.to_vec();
+        vars.push((SANDBOX_MODE_VAR, "1"));
+        production(&vars)
+    }
+
+    fn every_secret_but(left_out: &str) -> Vec<(&'static str, &'static str)> {
+        REQUIRED
+            .into_iter()
+            .filter(|var| *var != left_out)
+            .map(|var| (var, "real-value"))
+            .collect()
     }
 
     #[test]
@@ -347,6 +558,129 @@ mod tests {
     }
 
     #[test]
+    fn for_sandbox_is_sandbox_mode() {
+        let config = ProvidersConfig::for_sandbox("http://sb:2").unwrap();
+        assert_eq!(config.hubspot.base_url.as_str(), "http://sb:2/hubspot");
+        assert_eq!(
+            config.hubspot.token.expose(),
+            booking_sandbox::defaults::HUBSPOT_TOKEN
+        );
+    }
+
+    #[test]
+    fn outside_sandbox_mode_every_missing_secret_is_named_at_once() {
+        let err = production(&[]).unwrap_err();
+        let ConfigError::Missing { vars } = &err else {
+            panic!("expected Missing, got {err}");
+        };
+        assert_eq!(vars.as_slice(), REQUIRED.as_slice());
+        assert_eq!(err.var(), "BOOKINGS_SENDGRID_API_KEY");
+        let message = err.to_string();
+        for var in REQUIRED {
+            assert!(message.contains(var), "{message}");
+        }
+        assert!(message.contains("BOOKINGS_SANDBOX=1"), "{message}");
+        // A sandbox URL alone does not make the sandbox's credentials acceptable.
+        let err = production(&[("BOOKINGS_SANDBOX_URL", "http://127.0.0.1:8089")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing { .. }), "{err}");
+    }
+
+    #[test]
+    fn outside_sandbox_mode_each_secret_is_required_by_name() {
+        for var in REQUIRED {
+            let err = production(&every_secret_but(var)).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Missing { vars } if vars == &[var]),
+                "{var}: {err}"
+            );
+            assert!(err.to_string().starts_with(var), "{err}");
+            // Given as a file instead, it is enough.
+            let dir = std::env::temp_dir()
+                .join(format!("bookings-required-{}-{var}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let file = dir.join("secret");
+            std::fs::write(&file, "from-file\n").unwrap();
+            let file_var = format!("{var}_FILE");
+            let mut vars = every_secret_but(var);
+            vars.push((&file_var, file.to_str().unwrap()));
+            production(&vars).unwrap();
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn outside_sandbox_mode_urls_default_to_the_real_providers() {
+        let mut vars = every_secret_but("");
+        // Ignored outside sandbox mode: real secrets never go to a sandbox by default.
+        vars.push(("BOOKINGS_SANDBOX_URL", "http://sb:1"));
+        let config = production(&vars).unwrap();
+        assert_eq!(
+            config.sendgrid.base_url.as_str(),
+            "https://api.sendgrid.com/"
+        );
+        assert_eq!(
+            config.google_calendar.base_url.as_str(),
+            "https://www.googleapis.com/calendar/v3"
+        );
+        assert_eq!(
+            config.google_oauth.token_url.as_str(),
+            "https://oauth2.googleapis.com/token"
+        );
+        assert_eq!(config.hubspot.base_url.as_str(), "https://api.hubapi.com/");
+        assert_eq!(
+            config.calendly.base_url.as_str(),
+            "https://api.calendly.com/"
+        );
+        assert_eq!(config.sendgrid.api_key.expose(), "real-value");
+        assert_eq!(config.google_oauth.client_id, "real-value");
+        // An explicit URL still wins.
+        vars.push(("BOOKINGS_HUBSPOT_URL", "https://hubspot.internal/"));
+        let config = production(&vars).unwrap();
+        assert_eq!(
+            config.hubspot.base_url.as_str(),
+            "https://hubspot.internal/"
+        );
+    }
+
+    #[test]
+    fn the_sandbox_flag_is_1_or_true_and_anything_else_set_is_an_error() {
+        for on in ["1", "true", "TRUE", " true "] {
+            assert_eq!(
+                Mode::from_lookup(&|_| Some(on.to_owned())).unwrap(),
+                Mode::Sandbox,
+                "{on:?}"
+            );
+        }
+        for off in ["0", "false", ""] {
+            assert_eq!(
+                Mode::from_lookup(&|_| Some(off.to_owned())).unwrap(),
+                Mode::Production,
+                "{off:?}"
+            );
+        }
+        assert_eq!(Mode::from_lookup(&|_| None).unwrap(), Mode::Production);
+        for bad in ["yes", "2", "ture", "sandbox"] {
+            let err = production(&[(SANDBOX_MODE_VAR, bad)]).unwrap_err();
+            assert_eq!(err.var(), SANDBOX_MODE_VAR, "{bad:?}");
+            assert!(err.to_string().starts_with("BOOKINGS_SANDBOX is malformed"));
+        }
+    }
+
+    #[test]
+    fn calendly_alone_reads_like_the_worker() {
+        let err = CalendlyConfig::from_lookup(|_| None).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Missing { vars } if vars == &["BOOKINGS_CALENDLY_TOKEN"]),
+            "{err}"
+        );
+        let sandbox = CalendlyConfig::from_lookup(|name| {
+            (name == SANDBOX_MODE_VAR).then(|| "true".to_owned())
+        })
+        .unwrap();
+        assert_eq!(sandbox.base_url.as_str(), "http://127.0.0.1:8089/calendly");
+    }
+
+    #[test]
     fn agents_can_have_their_own_calendars() {
         let config = config(&[
             (
@@ -391,8 +725,14 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("sendgrid");
         std::fs::write(&file, "SG.from-file\n").unwrap();
-        let config = config(&[("BOOKINGS_SENDGRID_API_KEY_FILE", file.to_str().unwrap())]).unwrap();
-        assert_eq!(config.sendgrid.api_key.expose(), "SG.from-file");
+        let from_file =
+            config(&[("BOOKINGS_SENDGRID_API_KEY_FILE", file.to_str().unwrap())]).unwrap();
+        assert_eq!(from_file.sendgrid.api_key.expose(), "SG.from-file");
+        std::fs::write(&file, "\n").unwrap();
+        let err =
+            config(&[("BOOKINGS_SENDGRID_API_KEY_FILE", file.to_str().unwrap())]).unwrap_err();
+        assert!(matches!(err, ConfigError::EmptySecretFile { .. }), "{err}");
+        assert_eq!(err.var(), "BOOKINGS_SENDGRID_API_KEY");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -400,5 +740,20 @@ mod tests {
     fn a_missing_secret_file_is_an_error_not_a_default() {
         let err = config(&[("BOOKINGS_SENDGRID_API_KEY_FILE", "/nonexistent/key")]).unwrap_err();
         assert!(matches!(err, ConfigError::UnreadableSecretFile { .. }));
+        assert!(
+            err.to_string()
+                .starts_with("BOOKINGS_SENDGRID_API_KEY_FILE points at /nonexistent/key")
+        );
+    }
+
+    #[test]
+    fn a_blank_secret_is_an_error_not_a_default() {
+        let err = config(&[("BOOKINGS_HUBSPOT_TOKEN", " ")]).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Empty {
+                var: "BOOKINGS_HUBSPOT_TOKEN"
+            }
+        ));
     }
 }

@@ -38,9 +38,11 @@ impl BookingId {
     pub const MAX_LEN: usize = 100;
     const WORKFLOW_PREFIX: &'static str = "booking-";
 
-    /// Accepts 1 to 100 ASCII letters, digits, `-` and `_`: safe in a workflow id, a URL path, a
-    /// calendar extended property and a CRM property without escaping.
+    /// Accepts 1 to 100 ASCII letters, digits, `-` and `_`, once trimmed (so a padded copy is
+    /// the same booking): safe in a workflow id, a URL path, a calendar extended property and a
+    /// CRM property without escaping.
     pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
         if raw.is_empty() {
             return Err("must not be empty".into());
         }
@@ -109,6 +111,237 @@ impl EventId {
 }
 
 impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Accepts `raw` trimmed when it is 1 to `max_len` characters of the identifier charset: ASCII
+/// letters, digits and `-` `_` `.` `:` `@` `+`.
+///
+/// Agent ids are host emails (`agent+tours@example.com`, what Calendly hands us), user UUIDs or
+/// slugs (`agent-alex`); property ids are event type UUIDs or slugs (`prop-12-harbour-view`).
+/// Every character of that set is a legal unescaped URL path character (RFC 3986 `pchar`), and
+/// means nothing special in a Temporal workflow id, a keyword search attribute, a calendar
+/// extended property or a CRM property. Whitespace, `/`, `?`, `#`, `%`, quotes and anything
+/// non-ASCII are refused, so one agent cannot hide behind two spellings of padding or Unicode
+/// look-alikes. Case is kept: ids are compared exactly, as the systems they come from do.
+fn identifier(raw: &str, max_len: usize) -> Result<&str, String> {
+    let id = raw.trim();
+    if id.is_empty() {
+        return Err("is required".into());
+    }
+    let chars = id.chars().count();
+    if chars > max_len {
+        return Err(format!(
+            "must be at most {max_len} characters (got {chars})"
+        ));
+    }
+    if let Some(bad) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.:@+".contains(*c)))
+    {
+        return Err(format!(
+            "may only contain ASCII letters, digits and - _ . : @ + (found {bad:?})"
+        ));
+    }
+    Ok(id)
+}
+
+/// The agent whose calendar a booking is on. It names the agent's slot ledger
+/// (`ledger-agent-<id>`), so two spellings of one agent must be one value: see [`identifier`]
+/// for the rules.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AgentId(String);
+
+impl AgentId {
+    /// Long enough for any realistic host email or UUID, and keeps `ledger-agent-<id>` far
+    /// inside Temporal's 1,000-byte workflow id limit.
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        identifier(raw, Self::MAX_LEN).map(|id| Self(id.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AgentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The property toured. It names an open house's slot ledger (`ledger-open-house-<id>`): see
+/// [`identifier`] for the rules.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PropertyId(String);
+
+impl PropertyId {
+    /// As [`AgentId::MAX_LEN`].
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        identifier(raw, Self::MAX_LEN).map(|id| Self(id.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PropertyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How much free text a field may hold, and whether it may span lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextCap {
+    /// In characters (Unicode scalar values), after trimming.
+    pub max_chars: usize,
+    /// Multi-line fields may hold `\n`, `\r` and `\t`; no field holds any other control
+    /// character.
+    pub multi_line: bool,
+}
+
+impl TextCap {
+    pub const fn line(max_chars: usize) -> Self {
+        Self {
+            max_chars,
+            multi_line: false,
+        }
+    }
+
+    pub const fn lines(max_chars: usize) -> Self {
+        Self {
+            max_chars,
+            multi_line: true,
+        }
+    }
+}
+
+/// The cap of every free-text field that enters the engine, in one place (README "Webhook
+/// shim" lists the same table). Each is generous for real input and small enough that no
+/// field can swell workflow history, a CRM record or an email.
+pub mod caps {
+    use super::TextCap;
+
+    /// `lead.name`: longer than any real full name.
+    pub const LEAD_NAME: TextCap = TextCap::line(200);
+    /// `lead.phone`: an international number with spaces and an extension. Only length and
+    /// control characters are checked here, not the number itself.
+    pub const LEAD_PHONE: TextCap = TextCap::line(40);
+    /// `lead.timezone`: IANA zone names are at most about 30 characters.
+    pub const LEAD_TIMEZONE: TextCap = TextCap::line(64);
+    /// `sourceRef`: a Calendly invitee URI or a form submission id. It is also part of event
+    /// ids, which are at most [`EventId::MAX_LEN`](super::EventId::MAX_LEN).
+    pub const SOURCE_REF: TextCap = TextCap::line(256);
+    /// `requestId`: the shim accepts `X-Request-Id` values of at most 128 characters.
+    pub const REQUEST_ID: TextCap = TextCap::line(128);
+    /// Questions the lead answered (the keys of `answers`).
+    pub const ANSWER_QUESTION: TextCap = TextCap::line(300);
+    /// The lead's answers, which may span lines.
+    pub const ANSWER: TextCap = TextCap::lines(2_000);
+    /// At most this many answers per booking.
+    pub const ANSWERS_MAX: usize = 50;
+    /// Cancel and skip reasons, which may span lines.
+    pub const REASON: TextCap = TextCap::lines(1_000);
+    /// `cancelledBy`: `lead`, `agent`, `operator`, `scheduler`.
+    pub const CANCELLED_BY: TextCap = TextCap::line(32);
+}
+
+/// Free text a person typed, trimmed and checked against its field's [`TextCap`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct FreeText(String);
+
+impl FreeText {
+    /// Trims `raw` and refuses it, naming `field`, when it is longer than `cap` or holds a
+    /// control character (see [`TextCap::multi_line`]), a Unicode line or paragraph separator
+    /// (in a single-line field) or a bidirectional override, which can make an email or a
+    /// calendar entry display something other than what it says. Empty text is accepted:
+    /// whether a field is required is its caller's rule.
+    pub fn parse(field: &str, raw: &str, cap: TextCap) -> Result<Self, FieldError> {
+        let text = raw.trim();
+        let chars = text.chars().count();
+        if chars > cap.max_chars {
+            return Err(FieldError::new(
+                field,
+                format!("must be at most {} characters (got {chars})", cap.max_chars),
+            ));
+        }
+        if let Some((at, bad)) = text
+            .chars()
+            .enumerate()
+            .find(|(_, c)| !text_char_allowed(*c, cap.multi_line))
+        {
+            let what = if cap.multi_line {
+                "control characters other than line breaks and tabs"
+            } else {
+                "control characters or line breaks"
+            };
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "must not contain {what} (found {bad:?} at character {})",
+                    at + 1
+                ),
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// Makes any `raw` fit `cap` without refusing it: control characters become spaces and the
+    /// text is cut to `max_chars` (ending in `…` when cut). For places that must take what
+    /// they are given, such as a signal already in a booking's history.
+    pub fn fit(raw: &str, cap: TextCap) -> String {
+        let cleaned: String = raw
+            .trim()
+            .chars()
+            .map(|c| {
+                if text_char_allowed(c, cap.multi_line) {
+                    c
+                } else {
+                    ' '
+                }
+            })
+            .collect();
+        if cleaned.chars().count() <= cap.max_chars {
+            return cleaned;
+        }
+        let mut cut: String = cleaned
+            .chars()
+            .take(cap.max_chars.saturating_sub(1))
+            .collect();
+        cut.push('…');
+        cut
+    }
+}
+
+fn text_char_allowed(c: char, multi_line: bool) -> bool {
+    let bidi_control = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let line_separator = matches!(c, '\u{2028}' | '\u{2029}');
+    if bidi_control {
+        return false;
+    }
+    if multi_line {
+        return matches!(c, '\n' | '\r' | '\t') || !(c.is_control() || line_separator);
+    }
+    !(c.is_control() || line_separator)
+}
+
+impl fmt::Display for FreeText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -238,13 +471,18 @@ pub struct ValidBooking {
     pub kind: v1::BookingKind,
     pub email: Email,
     pub tour: TourSlot,
+    pub agent_id: AgentId,
+    pub property_id: PropertyId,
+    /// The request as checked, normalised: ids and free text trimmed, the email lower-cased.
+    /// Whatever reads the request downstream sees exactly the values above.
     pub request: v1::BookingRequest,
 }
 
 impl ValidBooking {
-    /// Checks a wire request. Time-relative rules (such as "start in the future") belong to the
-    /// boundary that knows the current time, so they are not applied here.
-    pub fn parse(request: v1::BookingRequest) -> Result<Self, ValidationErrors> {
+    /// Checks a wire request and normalises what it keeps (see [`caps`] for the free text).
+    /// Time-relative rules (such as "start in the future") belong to the boundary that knows
+    /// the current time, so they are not applied here.
+    pub fn parse(mut request: v1::BookingRequest) -> Result<Self, ValidationErrors> {
         let mut errors = Vec::new();
         let booking_id = BookingId::parse(&request.booking_id)
             .map_err(|m| errors.push(FieldError::new("bookingId", m)))
@@ -274,28 +512,101 @@ impl ValidBooking {
         let tour = TourSlot::from_proto("tour", request.tour.as_ref())
             .map_err(|e| errors.push(e))
             .ok();
-        if request.property_id.trim().is_empty() {
-            errors.push(FieldError::new("propertyId", "is required"));
+        let property_id = PropertyId::parse(&request.property_id)
+            .map_err(|m| errors.push(FieldError::new("propertyId", m)))
+            .ok();
+        let agent_id = AgentId::parse(&request.agent_id)
+            .map_err(|m| errors.push(FieldError::new("agentId", m)))
+            .ok();
+        let mut text = |field: &str, value: &mut String, cap: TextCap| match FreeText::parse(
+            field, value, cap,
+        ) {
+            Ok(text) => *value = text.into_string(),
+            Err(e) => errors.push(e),
+        };
+        if let Some(lead) = request.lead.as_mut() {
+            text("lead.name", &mut lead.name, caps::LEAD_NAME);
+            text("lead.phone", &mut lead.phone, caps::LEAD_PHONE);
+            text("lead.timezone", &mut lead.timezone, caps::LEAD_TIMEZONE);
         }
-        if request.agent_id.trim().is_empty() {
-            errors.push(FieldError::new("agentId", "is required"));
-        }
-        match (booking_id, event_id, kind, email, tour) {
-            (Some(booking_id), Some(event_id), Some(kind), Some(email), Some(tour))
-                if errors.is_empty() =>
-            {
+        text("sourceRef", &mut request.source_ref, caps::SOURCE_REF);
+        text("requestId", &mut request.request_id, caps::REQUEST_ID);
+        request.answers = answers(std::mem::take(&mut request.answers), &mut errors);
+        match (
+            booking_id,
+            event_id,
+            kind,
+            email,
+            tour,
+            agent_id,
+            property_id,
+        ) {
+            (
+                Some(booking_id),
+                Some(event_id),
+                Some(kind),
+                Some(email),
+                Some(tour),
+                Some(agent_id),
+                Some(property_id),
+            ) if errors.is_empty() => {
+                request.booking_id = booking_id.to_string();
+                request.event_id = event_id.to_string();
+                request.agent_id = agent_id.to_string();
+                request.property_id = property_id.to_string();
+                if let Some(lead) = request.lead.as_mut() {
+                    lead.email = email.to_string();
+                }
                 Ok(Self {
                     booking_id,
                     event_id,
                     kind,
                     email,
                     tour,
+                    agent_id,
+                    property_id,
                     request,
                 })
             }
             _ => Err(ValidationErrors(errors)),
         }
     }
+}
+
+/// Checks the lead's answers, in question order so errors (and which of two questions that
+/// trim alike wins: the later) never depend on hash order. A field names its question by
+/// position and start, e.g. `answers[2]("Budget?")`, since the question itself may be the
+/// problem.
+fn answers(
+    raw: std::collections::HashMap<String, String>,
+    errors: &mut Vec<FieldError>,
+) -> std::collections::HashMap<String, String> {
+    if raw.len() > caps::ANSWERS_MAX {
+        errors.push(FieldError::new(
+            "answers",
+            format!("at most {} answers (got {})", caps::ANSWERS_MAX, raw.len()),
+        ));
+        return raw;
+    }
+    let mut sorted: Vec<(String, String)> = raw.into_iter().collect();
+    sorted.sort();
+    let mut kept = std::collections::HashMap::new();
+    for (i, (question, answer)) in sorted.into_iter().enumerate() {
+        let start: String = question.chars().take(20).collect();
+        let field = format!("answers[{i}]({start:?})");
+        let q = FreeText::parse(
+            &format!("{field}.question"),
+            &question,
+            caps::ANSWER_QUESTION,
+        )
+        .map_err(|e| errors.push(e));
+        let a = FreeText::parse(&format!("{field}.answer"), &answer, caps::ANSWER)
+            .map_err(|e| errors.push(e));
+        if let (Ok(q), Ok(a)) = (q, a) {
+            kept.insert(q.into_string(), a.into_string());
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -340,6 +651,8 @@ mod tests {
         assert!(BookingId::parse("a b").is_err());
         assert!(BookingId::parse(&"x".repeat(101)).is_err());
         assert!(BookingId::parse(&"x".repeat(100)).is_ok());
+        assert!(BookingId::parse("bk_42\u{0}").is_err());
+        assert_eq!(BookingId::parse(" bk_42\n").unwrap().as_str(), "bk_42");
     }
 
     #[test]
@@ -395,6 +708,171 @@ mod tests {
         let errors = ValidBooking::parse(bad).unwrap_err().0;
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["bookingId", "lead.email", "tour", "agentId"]);
+    }
+
+    fn fields_of(request: v1::BookingRequest) -> Vec<String> {
+        ValidBooking::parse(request)
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn padded_ids_are_the_same_agent_and_property() {
+        assert_eq!(
+            AgentId::parse("agent-3 ").unwrap(),
+            AgentId::parse("agent-3").unwrap()
+        );
+        assert_eq!(AgentId::parse("\tagent-3\n").unwrap().as_str(), "agent-3");
+        assert_eq!(
+            PropertyId::parse(" prop-7").unwrap(),
+            PropertyId::parse("prop-7").unwrap()
+        );
+        for real in [
+            "agent+tours@example.com",
+            "U1",
+            "SANDBOXTYPE00001",
+            "team:east.alex_2",
+        ] {
+            assert_eq!(AgentId::parse(real).unwrap().as_str(), real);
+            assert_eq!(PropertyId::parse(real).unwrap().as_str(), real);
+        }
+    }
+
+    #[test]
+    fn ids_that_would_need_escaping_or_are_too_long_are_refused() {
+        for bad in [
+            "",
+            "   ",
+            "agent 3",
+            "a/b",
+            "a#b",
+            "a%20b",
+            "agent\u{0}",
+            "agént",
+            "a?b",
+        ] {
+            assert!(AgentId::parse(bad).is_err(), "{bad:?} should be refused");
+            assert!(PropertyId::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(AgentId::parse(&"a".repeat(AgentId::MAX_LEN)).is_ok());
+        assert!(AgentId::parse(&"a".repeat(AgentId::MAX_LEN + 1)).is_err());
+        assert!(PropertyId::parse(&"p".repeat(PropertyId::MAX_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn a_request_keeps_its_ids_trimmed() {
+        let mut padded = request();
+        padded.agent_id = "agent-3 ".into();
+        padded.property_id = "\tprop-7".into();
+        padded.lead.as_mut().unwrap().name = "  Ada Lovelace ".into();
+        let valid = ValidBooking::parse(padded).unwrap();
+        assert_eq!(valid.agent_id, AgentId::parse("agent-3").unwrap());
+        assert_eq!(valid.property_id.as_str(), "prop-7");
+        assert_eq!(valid.request.agent_id, "agent-3");
+        assert_eq!(valid.request.property_id, "prop-7");
+        let lead = valid.request.lead.unwrap();
+        assert_eq!(lead.name, "Ada Lovelace");
+        assert_eq!(lead.email, "ada@example.com");
+    }
+
+    #[test]
+    fn bad_ids_in_a_request_name_their_field() {
+        let mut bad = request();
+        bad.agent_id = "x".repeat(1_000);
+        bad.property_id = "prop 7".into();
+        assert_eq!(fields_of(bad), ["propertyId", "agentId"]);
+    }
+
+    #[test]
+    fn free_text_is_trimmed_and_capped_in_characters() {
+        let cap = TextCap::line(5);
+        assert_eq!(
+            FreeText::parse("f", "  héllo ", cap).unwrap().as_str(),
+            "héllo"
+        );
+        let long = FreeText::parse("lead.name", "héllo!", cap).unwrap_err();
+        assert_eq!(long.field, "lead.name");
+        assert!(
+            long.message.contains("at most 5 characters (got 6)"),
+            "{long}"
+        );
+        assert_eq!(FreeText::parse("f", "", cap).unwrap().as_str(), "");
+    }
+
+    #[test]
+    fn free_text_refuses_control_characters_except_line_breaks_in_multi_line_fields() {
+        for bad in [
+            "Ada\u{7}",
+            "Ada\r\nBcc: x@example.com",
+            "A\tda",
+            "Ada\u{202E}",
+            "A\u{2028}da",
+        ] {
+            let e = FreeText::parse("lead.name", bad, caps::LEAD_NAME).unwrap_err();
+            assert_eq!(e.field, "lead.name", "{bad:?}");
+        }
+        let note = "line one\n\tline two\r\nthree";
+        assert_eq!(
+            FreeText::parse("r", note, caps::REASON).unwrap().as_str(),
+            note
+        );
+        assert!(FreeText::parse("r", "bell\u{7}", caps::REASON).is_err());
+        assert!(FreeText::parse("r", "\u{1b}[31mred", caps::REASON).is_err());
+    }
+
+    #[test]
+    fn fitting_text_never_refuses_and_never_exceeds_the_cap() {
+        assert_eq!(
+            FreeText::fit(" plans changed ", caps::REASON),
+            "plans changed"
+        );
+        assert_eq!(FreeText::fit("a\u{0}b", caps::CANCELLED_BY), "a b");
+        let cut = FreeText::fit(&"é".repeat(5_000), caps::REASON);
+        assert_eq!(cut.chars().count(), caps::REASON.max_chars);
+        assert!(cut.ends_with('…'));
+        assert!(FreeText::parse("r", &cut, caps::REASON).is_ok());
+    }
+
+    #[test]
+    fn every_oversized_or_control_laden_text_field_is_listed() {
+        let mut bad = request();
+        let lead = bad.lead.as_mut().unwrap();
+        lead.name = "x".repeat(10_000);
+        lead.phone = "+44\u{0}1".into();
+        lead.timezone = "Europe/London\n".repeat(10);
+        bad.source_ref = "s".repeat(caps::SOURCE_REF.max_chars + 1);
+        bad.request_id = "r\u{1b}".into();
+        bad.answers
+            .insert("Budget?".into(), "y".repeat(caps::ANSWER.max_chars + 1));
+        bad.answers.insert("Bell\u{7}".into(), "fine".into());
+        assert_eq!(
+            fields_of(bad),
+            [
+                "lead.name",
+                "lead.phone",
+                "lead.timezone",
+                "sourceRef",
+                "requestId",
+                "answers[0](\"Bell\\u{7}\").question",
+                "answers[1](\"Budget?\").answer",
+            ]
+        );
+    }
+
+    #[test]
+    fn answers_are_trimmed_and_bounded_in_number() {
+        let mut ok = request();
+        ok.answers.insert(" Budget? ".into(), " 1M\nor so ".into());
+        let valid = ValidBooking::parse(ok).unwrap();
+        assert_eq!(valid.request.answers["Budget?"], "1M\nor so");
+        let mut many = request();
+        for i in 0..=caps::ANSWERS_MAX {
+            many.answers.insert(format!("q{i}"), "a".into());
+        }
+        assert_eq!(fields_of(many), ["answers"]);
     }
 
     #[test]

@@ -1,21 +1,30 @@
 //! `GET /open-houses/{id}/availability`: the landing page's seat counter.
 //!
-//! A landing page can be viewed thousands of times a minute; one workflow query per view would
-//! put the ledger's single history shard on the page's critical path. So answers come from an
-//! in-memory cache that queries the open house's ledger at most once per refresh interval
-//! (`SHIM_AVAILABILITY_REFRESH_MS`, 2000), and the response says the same to browsers and CDNs
-//! (`Cache-Control: public, max-age=<interval>`).
+//! A landing page can be viewed thousands of times a minute, and its id comes from the URL, so
+//! anyone can ask for any id. One workflow query per view would put the ledger's single
+//! history shard on the page's critical path, and a flood of made-up ids would turn into a
+//! flood of queries. So answers come from a [`CoalescingCache`]:
+//! - each open house's ledger is queried at most once per refresh interval
+//!   (`SHIM_AVAILABILITY_REFRESH_MS`, 2000), and the response says the same to browsers and
+//!   CDNs (`Cache-Control: public, max-age=<interval>`);
+//! - an id with no ledger is remembered as such for the same interval;
+//! - concurrent views of one stale or unknown id wait for one query, without holding up
+//!   views of other ids;
+//! - a query gets `SHIM_AVAILABILITY_QUERY_TIMEOUT_MS` (2000), after which the view is answered
+//!   503 with `Retry-After`;
+//! - at most `SHIM_AVAILABILITY_CACHE_ENTRIES` (10000) ids are remembered, the oldest dropped
+//!   first, so random ids cannot grow memory without bound.
 
-use std::{
-    collections::HashMap,
-    sync::atomic::{AtomicU64, Ordering},
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use booking_workflows::ledger::{ResourceKind, SlotLedgerWorkflow, ledger_workflow_id};
 use serde::{Deserialize, Serialize};
 use temporalio_client::{Client, WorkflowQueryOptions, errors::WorkflowQueryError};
-use tokio::sync::Mutex;
+
+use crate::{
+    coalescing_cache::{CacheLimits, CoalescingCache, FetchError},
+    config::ShimConfig,
+};
 
 /// What the counter shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,40 +34,70 @@ pub struct SeatCounter {
     pub capacity: u32,
 }
 
-#[derive(Debug)]
+/// Why there is no counter to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CounterError {
-    /// No ledger runs for this open house.
+    /// Fatal (for this id, for one refresh interval): no ledger runs for this open house.
+    #[error("no ledger runs for this open house")]
     NotFound,
-    /// Temporal did not answer.
+    /// Retryable: Temporal answered the query with an error.
+    #[error("Temporal did not answer the availability query: {0}")]
     Unavailable(String),
+    /// Retryable: Temporal did not answer within `SHIM_AVAILABILITY_QUERY_TIMEOUT_MS`.
+    #[error("Temporal did not answer the availability query within {0:?}")]
+    TimedOut(Duration),
+}
+
+impl From<FetchError> for CounterError {
+    fn from(e: FetchError) -> Self {
+        match e {
+            FetchError::Unavailable(m) => CounterError::Unavailable(m),
+            FetchError::TimedOut(t) => CounterError::TimedOut(t),
+        }
+    }
 }
 
 /// Cached counters by open house id.
-#[derive(Debug)]
 pub struct AvailabilityCache {
-    refresh: Duration,
-    /// One lock for all entries: a refresh holds it while it queries, so concurrent views of a
-    /// stale counter wait for that one query instead of each sending their own.
-    entries: Mutex<HashMap<String, (Instant, SeatCounter)>>,
-    queries: AtomicU64,
+    cache: CoalescingCache<SeatCounter>,
 }
 
 impl AvailabilityCache {
-    pub fn new(refresh: Duration) -> Self {
+    pub fn new(limits: CacheLimits) -> Self {
         Self {
-            refresh,
-            entries: Mutex::new(HashMap::new()),
-            queries: AtomicU64::new(0),
+            cache: CoalescingCache::new(limits),
         }
     }
 
+    /// The limits `SHIM_AVAILABILITY_*` set.
+    pub fn from_config(config: &ShimConfig) -> Self {
+        Self::new(CacheLimits {
+            ttl: config.availability_refresh,
+            max_entries: config.availability_cache_entries,
+            fetch_timeout: config.availability_query_timeout,
+        })
+    }
+
     pub fn refresh_interval(&self) -> Duration {
-        self.refresh
+        self.cache.limits().ttl
     }
 
     /// Ledger queries sent so far (what the cache exists to keep low).
     pub fn queries(&self) -> u64 {
-        self.queries.load(Ordering::Relaxed)
+        self.cache.fetches()
+    }
+
+    /// Open houses (and unknown ids) remembered right now; never more than the bound.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+
+    pub fn max_entries(&self) -> usize {
+        self.cache.limits().max_entries
     }
 
     pub async fn counter(
@@ -66,34 +105,33 @@ impl AvailabilityCache {
         client: &Client,
         open_house_id: &str,
     ) -> Result<SeatCounter, CounterError> {
-        let mut entries = self.entries.lock().await;
-        if let Some((fetched, counter)) = entries.get(open_house_id)
-            && fetched.elapsed() < self.refresh
-        {
-            return Ok(*counter);
-        }
-        self.queries.fetch_add(1, Ordering::Relaxed);
-        let availability = client
-            .get_workflow_handle::<SlotLedgerWorkflow>(ledger_workflow_id(
-                ResourceKind::OpenHouse,
-                open_house_id,
-            ))
-            .query(
-                SlotLedgerWorkflow::availability,
-                (),
-                WorkflowQueryOptions::default(),
-            )
-            .await
-            .map_err(|e| match e {
-                WorkflowQueryError::NotFound(_) => CounterError::NotFound,
-                other => CounterError::Unavailable(other.to_string()),
-            })?;
-        let counter = SeatCounter {
+        self.cache
+            .get_or_fetch(open_house_id, || query_ledger(client, open_house_id))
+            .await?
+            .ok_or(CounterError::NotFound)
+    }
+}
+
+/// Asks the open house's ledger workflow for its counter; `None` when no such ledger exists.
+async fn query_ledger(client: &Client, open_house_id: &str) -> Result<Option<SeatCounter>, String> {
+    let answer = client
+        .get_workflow_handle::<SlotLedgerWorkflow>(ledger_workflow_id(
+            ResourceKind::OpenHouse,
+            open_house_id,
+        ))
+        .query(
+            SlotLedgerWorkflow::availability,
+            (),
+            WorkflowQueryOptions::default(),
+        )
+        .await;
+    match answer {
+        Ok(availability) => Ok(Some(SeatCounter {
             seats_left: availability.seats_left,
             waitlist_length: availability.waitlist_length,
             capacity: availability.capacity,
-        };
-        entries.insert(open_house_id.to_owned(), (Instant::now(), counter));
-        Ok(counter)
+        })),
+        Err(WorkflowQueryError::NotFound(_)) => Ok(None),
+        Err(other) => Err(other.to_string()),
     }
 }

@@ -38,7 +38,10 @@ use booking_activities::scheduler::{
     client::CalendlyClient,
     model::CalendlyStatus,
 };
-use booking_proto::domain::{BookingId, Email, EventId, TourSlot, ValidBooking};
+use booking_proto::domain::{
+    AgentId, BookingId, Email, EventId, FieldError, FreeText, PropertyId, TourSlot, ValidBooking,
+    caps,
+};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -59,7 +62,18 @@ pub struct InviteeRef {
 }
 
 impl InviteeRef {
+    /// Longest invitee URI accepted: it is the booking's source reference and, with `#created`
+    /// or `#canceled`, an event id (at most [`EventId::MAX_LEN`] bytes).
+    pub const MAX_URI_LEN: usize = 240;
+
     pub fn parse(uri: &str) -> Result<Self, Unprocessable> {
+        if uri.len() > Self::MAX_URI_LEN {
+            return Err(Unprocessable(format!(
+                "an invitee URI must be at most {} bytes (got {})",
+                Self::MAX_URI_LEN,
+                uri.len()
+            )));
+        }
         let bad = || Unprocessable(format!("{uri:?} is not a Calendly invitee URI"));
         let segments: Vec<&str> = uri.trim_end_matches('/').rsplit('/').take(4).collect();
         match segments.as_slice() {
@@ -170,8 +184,8 @@ pub struct InviteeFacts {
     pub phone: String,
     pub timezone: String,
     pub tour: TourSlot,
-    pub property_id: String,
-    pub agent_id: String,
+    pub property_id: PropertyId,
+    pub agent_id: AgentId,
     pub answers: BTreeMap<String, String>,
 }
 
@@ -190,8 +204,8 @@ impl InviteeFacts {
             phone: &self.phone,
             timezone: &self.timezone,
             tour: self.tour.to_proto(),
-            property_id: &self.property_id,
-            agent_id: &self.agent_id,
+            property_id: self.property_id.as_str(),
+            agent_id: self.agent_id.as_str(),
             answers: &self.answers,
         }
         .request(booking_id, event_id, request_id);
@@ -246,40 +260,103 @@ pub fn parse(body: &[u8]) -> Result<CalendlyDelivery, Unprocessable> {
         .as_deref()
         .map(InviteeRef::parse)
         .transpose()?;
-    let property_id = property_id(scheduled.event_type.as_deref());
+    // Everything below is checked before anything is sent, naming the payload's own fields,
+    // so an oversized or control-laden text is a dead letter that says which, not a booking.
+    let mut errors = Vec::new();
+    let property_id = PropertyId::parse(&property_id(scheduled.event_type.as_deref()))
+        .map_err(|m| errors.push(FieldError::new("payload.scheduled_event.event_type", m)))
+        .ok();
     let host = scheduled.event_memberships.first();
-    let agent_id = agent_id(
+    let agent_id = AgentId::parse(&agent_id(
         host.and_then(|m| m.user_email.as_deref()),
         host.and_then(|m| m.user.as_deref()),
-    );
-    let facts = InviteeFacts {
-        invitee,
-        old_invitee,
-        email,
-        name: p.name.unwrap_or_default(),
-        phone: p.text_reminder_number.unwrap_or_default(),
-        timezone: p.timezone.unwrap_or_default(),
-        tour,
-        property_id,
-        agent_id,
-        answers: p
-            .questions_and_answers
-            .into_iter()
-            .map(|qa| (qa.question, qa.answer.unwrap_or_default()))
-            .collect(),
-    };
-    if envelope.event == "invitee.created" {
-        return Ok(CalendlyDelivery::Created(facts));
+    ))
+    .map_err(|m| {
+        errors.push(FieldError::new(
+            "payload.scheduled_event.event_memberships[0]",
+            format!("host: {m}"),
+        ))
+    })
+    .ok();
+    if p.questions_and_answers.len() > caps::ANSWERS_MAX {
+        errors.push(FieldError::new(
+            "payload.questions_and_answers",
+            format!(
+                "at most {} answers (got {})",
+                caps::ANSWERS_MAX,
+                p.questions_and_answers.len()
+            ),
+        ));
     }
+    let mut text = |field: &str, raw: Option<String>, cap| {
+        FreeText::parse(field, raw.as_deref().unwrap_or_default(), cap)
+            .map(FreeText::into_string)
+            .map_err(|e| errors.push(e))
+            .unwrap_or_default()
+    };
+    let name = text("payload.name", p.name, caps::LEAD_NAME);
+    let phone = text(
+        "payload.text_reminder_number",
+        p.text_reminder_number,
+        caps::LEAD_PHONE,
+    );
+    let timezone = text("payload.timezone", p.timezone, caps::LEAD_TIMEZONE);
     let cancellation = p.cancellation.unwrap_or(Cancellation {
         reason: None,
         canceler_type: None,
     });
+    let reason = text(
+        "payload.cancellation.reason",
+        cancellation.reason,
+        caps::REASON,
+    );
+    let answers = p
+        .questions_and_answers
+        .into_iter()
+        .take(caps::ANSWERS_MAX)
+        .enumerate()
+        .map(|(i, qa)| {
+            let field = format!("payload.questions_and_answers[{i}]");
+            (
+                text(
+                    &format!("{field}.question"),
+                    Some(qa.question),
+                    caps::ANSWER_QUESTION,
+                ),
+                text(&format!("{field}.answer"), qa.answer, caps::ANSWER),
+            )
+        })
+        .collect();
+    let (Some(property_id), Some(agent_id), true) = (property_id, agent_id, errors.is_empty())
+    else {
+        return Err(Unprocessable(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+    };
+    let facts = InviteeFacts {
+        invitee,
+        old_invitee,
+        email,
+        name,
+        phone,
+        timezone,
+        tour,
+        property_id,
+        agent_id,
+        answers,
+    };
+    if envelope.event == "invitee.created" {
+        return Ok(CalendlyDelivery::Created(facts));
+    }
     Ok(CalendlyDelivery::Canceled {
         facts,
         rescheduled: p.rescheduled,
         rescheduled_to: new_invitee,
-        reason: cancellation.reason.unwrap_or_default(),
+        reason,
         cancelled_by: match cancellation.canceler_type.as_deref() {
             Some("host") => "agent".into(),
             Some("invitee") => "lead".into(),
@@ -429,8 +506,8 @@ mod tests {
         };
         assert_eq!(facts.invitee.uuid, "INV1");
         assert_eq!(facts.email.as_str(), "lead@example.com");
-        assert_eq!(facts.property_id, "TYPE1");
-        assert_eq!(facts.agent_id, "agent@sandbox.test");
+        assert_eq!(facts.property_id.as_str(), "TYPE1");
+        assert_eq!(facts.agent_id.as_str(), "agent@sandbox.test");
         assert_eq!(facts.answers["Budget?"], "1M");
         let booking = facts.invitee.booking_id().unwrap();
         assert_eq!(booking.as_str(), "cal-INV1");
@@ -493,11 +570,76 @@ mod tests {
     }
 
     #[test]
+    fn an_oversized_invitee_name_is_a_dead_letter_naming_the_field() {
+        let err = parse(&body(
+            "invitee.created",
+            serde_json::json!({"name": "N".repeat(10_000)}),
+        ))
+        .unwrap_err();
+        assert!(
+            err.0.starts_with("payload.name: must be at most 200"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_bad_text_of_a_delivery_is_named_at_once() {
+        let err = parse(&body(
+            "invitee.canceled",
+            serde_json::json!({
+                "name": "Lead\u{1b}[2J",
+                "timezone": "Europe/Paris\n",
+                "text_reminder_number": "9".repeat(41),
+                "questions_and_answers": [{"question": "Budget?", "answer": "a".repeat(2_001)}],
+                "cancellation": {"reason": "bye\u{7}", "canceler_type": "invitee"}
+            }),
+        ))
+        .unwrap_err();
+        for field in [
+            "payload.name:",
+            "payload.text_reminder_number:",
+            "payload.cancellation.reason:",
+            "payload.questions_and_answers[0].answer:",
+        ] {
+            assert!(err.0.contains(field), "{err} should name {field}");
+        }
+        // A trailing line break is padding, trimmed like any other.
+        assert!(!err.0.contains("payload.timezone"), "{err}");
+    }
+
+    #[test]
+    fn host_and_event_type_ids_are_checked_and_trimmed() {
+        let mut v = body("invitee.created", serde_json::json!({}));
+        let text = String::from_utf8(v.clone()).unwrap();
+        v = text
+            .replace("agent@sandbox.test", " agent@sandbox.test ")
+            .into_bytes();
+        let CalendlyDelivery::Created(facts) = parse(&v).unwrap() else {
+            panic!("a creation");
+        };
+        assert_eq!(facts.agent_id.as_str(), "agent@sandbox.test");
+        let bad = text.replace("agent@sandbox.test", "agent/x@sandbox.test");
+        let err = parse(bad.as_bytes()).unwrap_err();
+        assert!(err.0.contains("event_memberships[0]"), "{err}");
+        let long = text.replace("TYPE1", &"T".repeat(200));
+        let err = parse(long.as_bytes()).unwrap_err();
+        assert!(
+            err.0.contains("payload.scheduled_event.event_type"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn invitee_uris_parse_strictly() {
         let r = InviteeRef::parse(&format!("{BASE}/EV/invitees/IN-1")).unwrap();
         assert_eq!((r.event_uuid.as_str(), r.uuid.as_str()), ("EV", "IN-1"));
         assert!(InviteeRef::parse(&format!("{BASE}/EV/invitees/a b")).is_err());
         assert!(InviteeRef::parse("invitees/x").is_err());
+        let long = format!(
+            "{BASE}/{}/EV/invitees/IN-1",
+            "x".repeat(InviteeRef::MAX_URI_LEN)
+        );
+        assert!(InviteeRef::parse(&long).unwrap_err().0.contains("at most"));
         assert!(r.created_event_id().ends_with("#created"));
     }
 }

@@ -1,11 +1,25 @@
 //! The shim's configuration, read once from the environment into typed values. A bad value
 //! stops the process with an error naming the variable; secrets are wrapped so that a config
 //! dump in a log never shows them.
+//!
+//! Secrets fail closed: outside sandbox mode (`BOOKINGS_SANDBOX`, read as the worker reads it)
+//! the shim refuses to start unless `SHIM_CALENDLY_SIGNING_KEY`, `SHIM_LINK_SECRET`,
+//! `SHIM_OPERATOR_TOKEN`, `SHIM_FORM_TOKEN` or `SHIM_FORM_WEBHOOK_SECRET`, and
+//! `BOOKINGS_CALENDLY_TOKEN` are all set (each also as `<VAR>_FILE`), naming every one missing.
+//! The form and operator credentials are required too, although an endpoint without one could
+//! simply refuse every call: a deployment that forgot one would otherwise look healthy while its
+//! form or operators are locked out. In sandbox mode the sandbox's public values stand in, the
+//! link key is random per process, and the form and operator endpoints stay closed unless set.
 
 use std::time::Duration;
 
-use booking_activities::{config::CalendlyConfig, secret::Secret};
+use booking_activities::{
+    config::{self as providers, CalendlyConfig, Mode, SANDBOX_MODE_VAR},
+    secret::Secret,
+};
 use url::Url;
+
+use crate::signature::StandardWebhookKey;
 
 /// Why the configuration could not be read. Fatal: the process cannot start; fix the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,6 +27,19 @@ use url::Url;
 pub struct ConfigError {
     pub var: &'static str,
     pub message: String,
+}
+
+/// The settings the shim shares with the worker are read by the worker's rules.
+impl From<providers::ConfigError> for ConfigError {
+    fn from(error: providers::ConfigError) -> Self {
+        let var = error.var();
+        let message = error.to_string();
+        let message = match message.strip_prefix(var).and_then(|m| m.strip_prefix(' ')) {
+            Some(rest) => rest.to_owned(),
+            None => message,
+        };
+        Self { var, message }
+    }
 }
 
 /// Everything the shim runs with.
@@ -23,20 +50,24 @@ pub struct ShimConfig {
     /// `BOOKINGS_TASK_QUEUE` (`bookings`): where booking and dead-letter workflows run.
     pub task_queue: String,
     /// `SHIM_CALENDLY_SIGNING_KEY` and, while rotating, `SHIM_CALENDLY_SIGNING_KEY_PREVIOUS`.
-    /// Default: the sandbox's key, so a local stack works out of the box.
+    /// Required; in sandbox mode the sandbox's key, so a local stack works out of the box.
     pub calendly_signing_keys: Vec<Secret>,
     /// `SHIM_SIGNATURE_TOLERANCE_SECS` (180): how far a signature timestamp may be from now.
     pub signature_tolerance: Duration,
     /// `SHIM_BODY_LIMIT_BYTES` (262144): larger bodies are answered 413 unread.
     pub body_limit: usize,
-    /// `SHIM_FORM_TOKEN`: bearer token of `POST /webhooks/form`.
+    /// `SHIM_FORM_TOKEN`: bearer token of `POST /webhooks/form`. This or a webhook secret is
+    /// required outside sandbox mode; unset in sandbox mode, bearer calls are refused.
     pub form_token: Option<Secret>,
-    /// `SHIM_FORM_WEBHOOK_SECRET`: Standard Webhooks secret (`whsec_<base64>`) of the form.
-    pub form_webhook_secret: Option<Secret>,
-    /// `SHIM_OPERATOR_TOKEN`: bearer token of operator endpoints.
+    /// `SHIM_FORM_WEBHOOK_SECRET` and, while rotating, `SHIM_FORM_WEBHOOK_SECRET_PREVIOUS`:
+    /// Standard Webhooks secrets (`whsec_<base64>`, anything else refused at start) of the
+    /// form, decoded. Empty: signed calls are refused.
+    pub form_webhook_keys: Vec<StandardWebhookKey>,
+    /// `SHIM_OPERATOR_TOKEN`: bearer token of operator endpoints. Required outside sandbox
+    /// mode; unset in sandbox mode, operator calls are refused.
     pub operator_token: Option<Secret>,
-    /// `SHIM_LINK_SECRET`: key of signed links. Default: random per process (links then die
-    /// with the process; set it in any real deployment).
+    /// `SHIM_LINK_SECRET`: key of signed links. Required outside sandbox mode; in sandbox mode
+    /// random per process when unset (links then die with the process).
     pub link_secret: Secret,
     /// `SHIM_QUESTIONNAIRE_URL`: where `/q/{token}` redirects after recording the visit.
     pub questionnaire_url: Url,
@@ -52,6 +83,22 @@ pub struct ShimConfig {
     /// `SHIM_AVAILABILITY_REFRESH_MS` (2000): how long an open house's seat counter is served
     /// from memory before the ledger is queried again (and the counter's `max-age`).
     pub availability_refresh: Duration,
+    /// `SHIM_AVAILABILITY_QUERY_TIMEOUT_MS` (2000): how long one ledger query for a seat
+    /// counter may take; past it the view is answered 503 with `Retry-After`.
+    pub availability_query_timeout: Duration,
+    /// `SHIM_AVAILABILITY_CACHE_ENTRIES` (10000): how many open house ids (known and unknown)
+    /// the seat counter cache remembers at most; the oldest are dropped first.
+    pub availability_cache_entries: usize,
+    /// `SHIM_HEADER_READ_TIMEOUT_MS` (5000): how long a connection may take to send a
+    /// request's headers (and how long an idle keep-alive connection stays open); past it the
+    /// connection is closed, so slow-header clients cannot hold connections.
+    pub header_read_timeout: Duration,
+    /// `SHIM_MAX_CONNECTIONS` (1024): open connections at most; further ones wait in the
+    /// listen backlog until one closes.
+    pub max_connections: usize,
+    /// `SHIM_MAX_IN_FLIGHT_REQUESTS` (512): requests being served at most (`/healthz` aside);
+    /// further ones are answered 503 with `Retry-After` at once.
+    pub max_in_flight_requests: usize,
     /// Calendly API (`BOOKINGS_CALENDLY_URL`, `BOOKINGS_CALENDLY_TOKEN`, as the worker reads
     /// them): the shim follows reschedule chains through it.
     pub calendly: CalendlyConfig,
@@ -61,11 +108,34 @@ pub const DEFAULT_PORT: u16 = 8090;
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(180);
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_AVAILABILITY_QUERY_TIMEOUT: Duration = Duration::from_secs(2);
+pub const DEFAULT_AVAILABILITY_CACHE_ENTRIES: usize = 10_000;
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 512;
+/// Caps that would make the server refuse everything, or wrap around as a semaphore size.
+const MAX_LIMIT: u64 = 1 << 24;
 const SANDBOX_SIGNING_KEY: &str = "sandbox-calendly-signing-key";
 
 impl ShimConfig {
+    /// Reads the process environment (warning once in sandbox mode).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        let lookup = |name: &str| std::env::var(name).ok();
+        Mode::from_lookup(&lookup)?.warn_once_if_sandbox();
+        Self::from_lookup(lookup)
+    }
+
+    /// Sandbox mode whatever `lookup` says about `BOOKINGS_SANDBOX`: the sandbox's values stand
+    /// in for the secrets `lookup` leaves unset (tests, harnesses, [`crate::ShimState`]'s
+    /// `Default`).
+    pub fn for_sandbox(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_lookup(move |name| {
+            if name == SANDBOX_MODE_VAR {
+                Some("1".to_owned())
+            } else {
+                lookup(name)
+            }
+        })
     }
 
     /// Reads through `lookup`, so tests need not touch the process environment.
@@ -80,18 +150,24 @@ impl ShimConfig {
                 }),
             }
         };
+        // A positive whole number no larger than `MAX_LIMIT`: zero would refuse everything.
+        let positive = |var: &'static str, default: u64| -> Result<u64, ConfigError> {
+            let value = number(var, default)?;
+            if value == 0 || value > MAX_LIMIT {
+                return Err(ConfigError {
+                    var,
+                    message: format!("must be between 1 and {MAX_LIMIT}"),
+                });
+            }
+            Ok(value)
+        };
         let port = u16::try_from(number("SHIM_PORT", u64::from(DEFAULT_PORT))?).map_err(|_| {
             ConfigError {
                 var: "SHIM_PORT",
                 message: "must be a port number (0..=65535)".into(),
             }
         })?;
-        let mut calendly_signing_keys = vec![Secret::new(
-            get("SHIM_CALENDLY_SIGNING_KEY").unwrap_or_else(|| SANDBOX_SIGNING_KEY.into()),
-        )];
-        if let Some(previous) = get("SHIM_CALENDLY_SIGNING_KEY_PREVIOUS") {
-            calendly_signing_keys.push(Secret::new(previous));
-        }
+        let secrets = Secrets::read(&get)?;
         let body_limit =
             usize::try_from(number("SHIM_BODY_LIMIT_BYTES", DEFAULT_BODY_LIMIT as u64)?).map_err(
                 |_| ConfigError {
@@ -122,39 +198,19 @@ impl ShimConfig {
                 message: format!("{raw:?} is not a URL: {e}"),
             })?,
         };
-        let link_secret = Secret::new(get("SHIM_LINK_SECRET").unwrap_or_else(|| {
-            tracing::warn!("SHIM_LINK_SECRET is not set: signed links will not survive a restart");
-            format!(
-                "{}{}",
-                uuid::Uuid::new_v4().simple(),
-                uuid::Uuid::new_v4().simple()
-            )
-        }));
-        let sandbox = get("BOOKINGS_SANDBOX_URL").unwrap_or_else(|| "http://127.0.0.1:8089".into());
-        let calendly_url = get("BOOKINGS_CALENDLY_URL")
-            .unwrap_or_else(|| format!("{}/calendly", sandbox.trim_end_matches('/')));
-        let calendly = CalendlyConfig {
-            base_url: Url::parse(&calendly_url).map_err(|e| ConfigError {
-                var: "BOOKINGS_CALENDLY_URL",
-                message: format!("{calendly_url:?} is not a URL: {e}"),
-            })?,
-            token: Secret::new(
-                get("BOOKINGS_CALENDLY_TOKEN").unwrap_or_else(|| "sandbox-calendly-token".into()),
-            ),
-        };
         Ok(Self {
             port,
             task_queue: get("BOOKINGS_TASK_QUEUE").unwrap_or_else(|| "bookings".into()),
-            calendly_signing_keys,
+            calendly_signing_keys: secrets.calendly_signing_keys,
             signature_tolerance: Duration::from_secs(number(
                 "SHIM_SIGNATURE_TOLERANCE_SECS",
                 DEFAULT_TOLERANCE.as_secs(),
             )?),
             body_limit,
-            form_token: get("SHIM_FORM_TOKEN").map(Secret::new),
-            form_webhook_secret: get("SHIM_FORM_WEBHOOK_SECRET").map(Secret::new),
-            operator_token: get("SHIM_OPERATOR_TOKEN").map(Secret::new),
-            link_secret,
+            form_token: secrets.form_token,
+            form_webhook_keys: secrets.form_webhook_keys,
+            operator_token: secrets.operator_token,
+            link_secret: secrets.link_secret,
             questionnaire_url,
             handoff_timeout: Duration::from_millis(number("SHIM_HANDOFF_TIMEOUT_MS", 5000)?),
             retry_after: Duration::from_secs(number("SHIM_RETRY_AFTER_SECS", 5)?),
@@ -163,6 +219,137 @@ impl ShimConfig {
                 "SHIM_AVAILABILITY_REFRESH_MS",
                 2000,
             )?),
+            availability_query_timeout: Duration::from_millis(positive(
+                "SHIM_AVAILABILITY_QUERY_TIMEOUT_MS",
+                DEFAULT_AVAILABILITY_QUERY_TIMEOUT.as_millis() as u64,
+            )?),
+            availability_cache_entries: positive(
+                "SHIM_AVAILABILITY_CACHE_ENTRIES",
+                DEFAULT_AVAILABILITY_CACHE_ENTRIES as u64,
+            )? as usize,
+            header_read_timeout: Duration::from_millis(positive(
+                "SHIM_HEADER_READ_TIMEOUT_MS",
+                DEFAULT_HEADER_READ_TIMEOUT.as_millis() as u64,
+            )?),
+            max_connections: positive("SHIM_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS as u64)?
+                as usize,
+            max_in_flight_requests: positive(
+                "SHIM_MAX_IN_FLIGHT_REQUESTS",
+                DEFAULT_MAX_IN_FLIGHT_REQUESTS as u64,
+            )? as usize,
+            calendly: secrets.calendly,
+        })
+    }
+}
+
+/// The shim's secrets, read by the worker's `<VAR>_FILE` rule ([`providers::read_secret`]).
+struct Secrets {
+    calendly_signing_keys: Vec<Secret>,
+    form_token: Option<Secret>,
+    form_webhook_keys: Vec<StandardWebhookKey>,
+    operator_token: Option<Secret>,
+    link_secret: Secret,
+    calendly: CalendlyConfig,
+}
+
+impl Secrets {
+    fn read(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let sandbox = Mode::from_lookup(get)?.is_sandbox();
+        let secret =
+            |var: &'static str| providers::read_secret(get, var).map_err(ConfigError::from);
+        let webhook_key = |var: &'static str| -> Result<Option<StandardWebhookKey>, ConfigError> {
+            secret(var)?
+                .map(|value| {
+                    StandardWebhookKey::parse(&value).map_err(|reason| ConfigError {
+                        var,
+                        message: reason.to_owned(),
+                    })
+                })
+                .transpose()
+        };
+        let signing_key = secret("SHIM_CALENDLY_SIGNING_KEY")?;
+        let previous_signing_key = secret("SHIM_CALENDLY_SIGNING_KEY_PREVIOUS")?;
+        let form_token = secret("SHIM_FORM_TOKEN")?;
+        let form_webhook_key = webhook_key("SHIM_FORM_WEBHOOK_SECRET")?;
+        let previous_form_webhook_key = webhook_key("SHIM_FORM_WEBHOOK_SECRET_PREVIOUS")?;
+        if form_webhook_key.is_none() && previous_form_webhook_key.is_some() {
+            return Err(ConfigError {
+                var: "SHIM_FORM_WEBHOOK_SECRET_PREVIOUS",
+                message: "is set without SHIM_FORM_WEBHOOK_SECRET (the current secret)".into(),
+            });
+        }
+        let operator_token = secret("SHIM_OPERATOR_TOKEN")?;
+        let link_secret = secret("SHIM_LINK_SECRET")?;
+
+        // (variable, how the error lists it): every missing one, so one failed start names all.
+        let mut missing: Vec<(&'static str, &'static str)> = Vec::new();
+        if !sandbox {
+            let form_set = form_token.is_some() || form_webhook_key.is_some();
+            for (var, set, label) in [
+                (
+                    "SHIM_CALENDLY_SIGNING_KEY",
+                    signing_key.is_some(),
+                    "SHIM_CALENDLY_SIGNING_KEY",
+                ),
+                (
+                    "SHIM_LINK_SECRET",
+                    link_secret.is_some(),
+                    "SHIM_LINK_SECRET",
+                ),
+                (
+                    "SHIM_OPERATOR_TOKEN",
+                    operator_token.is_some(),
+                    "SHIM_OPERATOR_TOKEN",
+                ),
+                (
+                    "SHIM_FORM_TOKEN",
+                    form_set,
+                    "SHIM_FORM_TOKEN (or SHIM_FORM_WEBHOOK_SECRET)",
+                ),
+            ] {
+                if !set {
+                    missing.push((var, label));
+                }
+            }
+        }
+        let calendly = CalendlyConfig::from_lookup(get);
+        if let Err(providers::ConfigError::Missing { vars }) = &calendly {
+            missing.extend(vars.iter().map(|var| (*var, *var)));
+        }
+        if let Some(&(var, _)) = missing.first() {
+            let labels: Vec<&str> = missing.iter().map(|(_, label)| *label).collect();
+            return Err(ConfigError {
+                var,
+                message: format!(
+                    "not set; outside sandbox mode the shim needs each of {} (each also as \
+                     <VAR>_FILE naming a file that holds it; {SANDBOX_MODE_VAR}=1 runs against \
+                     the provider sandbox with its public credentials)",
+                    labels.join(", ")
+                ),
+            });
+        }
+        let calendly = calendly?;
+        // Past this point anything still unset is allowed because this is sandbox mode.
+        let mut calendly_signing_keys =
+            vec![signing_key.unwrap_or_else(|| Secret::new(SANDBOX_SIGNING_KEY))];
+        calendly_signing_keys.extend(previous_signing_key);
+        let link_secret = link_secret.unwrap_or_else(|| {
+            tracing::warn!("SHIM_LINK_SECRET is not set: signed links will not survive a restart");
+            Secret::new(format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            ))
+        });
+        Ok(Self {
+            calendly_signing_keys,
+            form_token,
+            form_webhook_keys: form_webhook_key
+                .into_iter()
+                .chain(previous_form_webhook_key)
+                .collect(),
+            operator_token,
+            link_secret,
             calendly,
         })
     }
@@ -172,7 +359,22 @@ impl ShimConfig {
 mod tests {
     use super::*;
 
+    /// `pairs` in sandbox mode.
     fn with(pairs: &[(&str, &str)]) -> Result<ShimConfig, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ShimConfig::for_sandbox(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    /// Exactly `pairs`: sandbox mode only if they say so.
+    fn production(pairs: &[(&str, &str)]) -> Result<ShimConfig, ConfigError> {
         let pairs: Vec<(String, String)> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -183,6 +385,193 @@ mod tests {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.clone())
         })
+    }
+
+    const FORM_WHSEC: &str = "whsec_Zm9ybS1zaWduaW5nLWtleQ==";
+
+    /// Every secret a production shim needs, except `left_out`.
+    fn all_secrets_but(left_out: &str) -> Vec<(&'static str, &'static str)> {
+        [
+            ("SHIM_CALENDLY_SIGNING_KEY", "calendly-signing-key"),
+            ("SHIM_LINK_SECRET", "link-secret"),
+            ("SHIM_OPERATOR_TOKEN", "operator-token"),
+            ("SHIM_FORM_TOKEN", "form-token"),
+            ("BOOKINGS_CALENDLY_TOKEN", "calendly-token"),
+        ]
+        .into_iter()
+        .filter(|(var, _)| *var != left_out)
+        .collect()
+    }
+
+    #[test]
+    fn outside_sandbox_mode_no_signing_key_means_no_start() {
+        let error = production(&all_secrets_but("SHIM_CALENDLY_SIGNING_KEY")).unwrap_err();
+        assert_eq!(error.var, "SHIM_CALENDLY_SIGNING_KEY");
+        assert!(error.to_string().contains("BOOKINGS_SANDBOX=1"), "{error}");
+        // Nothing at all: every missing secret is named in the one error.
+        let error = production(&[]).unwrap_err();
+        assert_eq!(error.var, "SHIM_CALENDLY_SIGNING_KEY");
+        for var in [
+            "SHIM_CALENDLY_SIGNING_KEY",
+            "SHIM_LINK_SECRET",
+            "SHIM_OPERATOR_TOKEN",
+            "SHIM_FORM_TOKEN (or SHIM_FORM_WEBHOOK_SECRET)",
+            "BOOKINGS_CALENDLY_TOKEN",
+        ] {
+            assert!(error.message.contains(var), "{var}: {error}");
+        }
+        // `0`/`false` is production too, and a value that is neither is refused.
+        let mut vars = all_secrets_but("SHIM_LINK_SECRET");
+        vars.push(("BOOKINGS_SANDBOX", "false"));
+        assert_eq!(production(&vars).unwrap_err().var, "SHIM_LINK_SECRET");
+        assert_eq!(
+            production(&[("BOOKINGS_SANDBOX", "yes")]).unwrap_err().var,
+            "BOOKINGS_SANDBOX"
+        );
+    }
+
+    #[test]
+    fn outside_sandbox_mode_each_required_secret_is_named() {
+        for var in [
+            "SHIM_CALENDLY_SIGNING_KEY",
+            "SHIM_LINK_SECRET",
+            "SHIM_OPERATOR_TOKEN",
+            "SHIM_FORM_TOKEN",
+            "BOOKINGS_CALENDLY_TOKEN",
+        ] {
+            let error = production(&all_secrets_but(var)).unwrap_err();
+            assert_eq!(error.var, var, "{error}");
+            assert!(error.to_string().starts_with(var), "{error}");
+        }
+        // Either form credential will do.
+        let mut vars = all_secrets_but("SHIM_FORM_TOKEN");
+        vars.push(("SHIM_FORM_WEBHOOK_SECRET", FORM_WHSEC));
+        let config = production(&vars).unwrap();
+        assert!(config.form_token.is_none());
+        assert_eq!(config.form_webhook_keys.len(), 1);
+        // All set: the given values, nothing from the sandbox.
+        let config = production(&all_secrets_but("")).unwrap();
+        assert_eq!(
+            config.calendly_signing_keys[0].expose(),
+            "calendly-signing-key"
+        );
+        assert_eq!(config.link_secret.expose(), "link-secret");
+        assert_eq!(config.calendly.token.expose(), "calendly-token");
+        assert_eq!(
+            config.calendly.base_url.as_str(),
+            "https://api.calendly.com/"
+        );
+    }
+
+    #[test]
+    fn every_secret_can_come_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("shim-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut files = Vec::new();
+        for (var, value) in all_secrets_but("")
+            .into_iter()
+            .chain([("SHIM_FORM_WEBHOOK_SECRET", FORM_WHSEC)])
+        {
+            let path = dir.join(var);
+            std::fs::write(&path, format!("{value}\n")).unwrap();
+            files.push((format!("{var}_FILE"), path.to_str().unwrap().to_owned()));
+        }
+        let pairs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let config = production(&pairs).unwrap();
+        assert_eq!(
+            config.calendly_signing_keys[0].expose(),
+            "calendly-signing-key"
+        );
+        assert_eq!(config.operator_token.unwrap().expose(), "operator-token");
+        assert_eq!(config.form_webhook_keys.len(), 1);
+        let error = production(&[(
+            "SHIM_LINK_SECRET_FILE",
+            dir.join("nonexistent").to_str().unwrap(),
+        )])
+        .unwrap_err();
+        assert_eq!(error.var, "SHIM_LINK_SECRET");
+        assert!(error.message.contains("SHIM_LINK_SECRET_FILE"), "{error}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_form_webhook_secret_that_is_not_whsec_base64_is_refused_at_start() {
+        for bad in ["raw-bytes-key", "whsec_", "whsec_!!not base64!!"] {
+            for config in [with(&[("SHIM_FORM_WEBHOOK_SECRET", bad)]), {
+                let mut vars = all_secrets_but("");
+                vars.push(("SHIM_FORM_WEBHOOK_SECRET", bad));
+                production(&vars)
+            }] {
+                let error = config.unwrap_err();
+                assert_eq!(error.var, "SHIM_FORM_WEBHOOK_SECRET", "{bad}");
+                assert!(!error.message.contains(bad) || bad == "whsec_", "{error}");
+            }
+        }
+        let error = with(&[("SHIM_FORM_WEBHOOK_SECRET_PREVIOUS", "nope")]).unwrap_err();
+        assert_eq!(error.var, "SHIM_FORM_WEBHOOK_SECRET_PREVIOUS");
+        let error = with(&[("SHIM_FORM_WEBHOOK_SECRET_PREVIOUS", FORM_WHSEC)]).unwrap_err();
+        assert_eq!(error.var, "SHIM_FORM_WEBHOOK_SECRET_PREVIOUS");
+    }
+
+    #[test]
+    fn the_previous_form_webhook_secret_verifies_during_rotation() {
+        use crate::signature::{
+            StandardWebhookHeaders, standard_webhook_signature, verify_standard_webhook,
+        };
+        let previous = "whsec_b2xkLWZvcm0ta2V5";
+        let config = with(&[
+            ("SHIM_FORM_WEBHOOK_SECRET", FORM_WHSEC),
+            ("SHIM_FORM_WEBHOOK_SECRET_PREVIOUS", previous),
+        ])
+        .unwrap();
+        assert_eq!(config.form_webhook_keys.len(), 2);
+        let now = 1_800_000_000;
+        let ts = now.to_string();
+        for signer in [FORM_WHSEC, previous] {
+            let signature = standard_webhook_signature(&Secret::new(signer), "msg_1", now, b"{}");
+            let headers = StandardWebhookHeaders {
+                id: Some("msg_1"),
+                timestamp: Some(&ts),
+                signature: Some(&signature),
+            };
+            assert_eq!(
+                verify_standard_webhook(
+                    headers,
+                    b"{}",
+                    &config.form_webhook_keys,
+                    config.signature_tolerance,
+                    now
+                ),
+                Ok(()),
+                "{signer}"
+            );
+        }
+        assert!(!format!("{config:?}").contains("Zm9ybS"));
+    }
+
+    #[test]
+    fn sandbox_mode_keeps_the_local_defaults() {
+        let config = with(&[]).unwrap();
+        assert_eq!(
+            config.calendly_signing_keys[0].expose(),
+            "sandbox-calendly-signing-key"
+        );
+        assert_eq!(config.calendly.token.expose(), "sandbox-calendly-token");
+        assert_eq!(
+            config.calendly.base_url.as_str(),
+            "http://127.0.0.1:8089/calendly"
+        );
+        assert!(config.operator_token.is_none() && config.form_webhook_keys.is_empty());
+        assert_eq!(
+            production(&[("BOOKINGS_SANDBOX", "true")])
+                .unwrap()
+                .calendly_signing_keys
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -218,6 +607,41 @@ mod tests {
             with(&[("SHIM_BODY_READ_TIMEOUT_MS", "0")]).unwrap_err().var,
             "SHIM_BODY_READ_TIMEOUT_MS"
         );
+    }
+
+    #[test]
+    fn serving_limits_default_and_refuse_zero_or_garbage() {
+        let config = with(&[]).unwrap();
+        assert_eq!(config.availability_query_timeout, Duration::from_secs(2));
+        assert_eq!(config.availability_cache_entries, 10_000);
+        assert_eq!(config.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(config.max_connections, 1024);
+        assert_eq!(config.max_in_flight_requests, 512);
+        let set = with(&[
+            ("SHIM_AVAILABILITY_QUERY_TIMEOUT_MS", "250"),
+            ("SHIM_AVAILABILITY_CACHE_ENTRIES", "64"),
+            ("SHIM_HEADER_READ_TIMEOUT_MS", "500"),
+            ("SHIM_MAX_CONNECTIONS", "8"),
+            ("SHIM_MAX_IN_FLIGHT_REQUESTS", "4"),
+        ])
+        .unwrap();
+        assert_eq!(set.availability_query_timeout, Duration::from_millis(250));
+        assert_eq!(set.availability_cache_entries, 64);
+        assert_eq!(set.header_read_timeout, Duration::from_millis(500));
+        assert_eq!(set.max_connections, 8);
+        assert_eq!(set.max_in_flight_requests, 4);
+        for var in [
+            "SHIM_AVAILABILITY_QUERY_TIMEOUT_MS",
+            "SHIM_AVAILABILITY_CACHE_ENTRIES",
+            "SHIM_HEADER_READ_TIMEOUT_MS",
+            "SHIM_MAX_CONNECTIONS",
+            "SHIM_MAX_IN_FLIGHT_REQUESTS",
+        ] {
+            for bad in ["0", "-1", "lots", "99999999999"] {
+                let error = with(&[(var, bad)]).unwrap_err();
+                assert_eq!(error.var, var, "{var}={bad}");
+            }
+        }
     }
 
     #[test]

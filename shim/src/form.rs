@@ -12,13 +12,36 @@
 //! `start`/`end` are local times that must carry their UTC offset (RFC 3339); they are stored
 //! in UTC. `timezone` (IANA name) is kept for the lead's emails. The booking id defaults to
 //! `form-<submission_id>`, so a resubmission of the same form lands on the same booking.
+//!
+//! Ids are trimmed and held to the identifier rules of [`AgentId`] / [`BookingId`]; free text
+//! to the caps of [`caps`], so an oversized or control-laden field is a 400 naming it, never
+//! history, CRM or email content. Errors name the form's own keys (`agent_id`, `lead.name`).
 
 use booking_proto::{
-    domain::{BookingId, Email, FieldError, TourSlot, ValidBooking},
+    domain::{
+        AgentId, BookingId, Email, EventId, FieldError, FreeText, PropertyId, TextCap, TourSlot,
+        ValidBooking, caps,
+    },
     v1::{BookingKind, BookingRequest, BookingSource, Lead},
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+
+/// A form submission id is part of the booking's event id (`form:<id>#submitted`).
+const SUBMISSION_ID: TextCap = TextCap::line(128);
+
+/// The form's key for a field [`ValidBooking::parse`] names in wire (camelCase) terms, for the
+/// rare error only that check finds.
+fn form_key(field: String) -> String {
+    match field.as_str() {
+        "bookingId" => "booking_id".into(),
+        "agentId" => "agent_id".into(),
+        "propertyId" => "property_id".into(),
+        "eventId" | "sourceRef" => "submission_id".into(),
+        "lead.timezone" => "timezone".into(),
+        _ => field,
+    }
+}
 
 fn text<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {
     match obj.get(key) {
@@ -55,7 +78,16 @@ pub fn parse(
             }
         }
     };
-    let submission_id = required("submission_id", &mut errors);
+    let submission_id = required("submission_id", &mut errors).and_then(|raw| {
+        let id = FreeText::parse("submission_id", &raw, SUBMISSION_ID)
+            .map_err(|e| errors.push(e))
+            .ok()?
+            .into_string();
+        EventId::parse(&format!("form:{id}#submitted"))
+            .map_err(|m| errors.push(FieldError::new("submission_id", m)))
+            .ok()?;
+        Some(id)
+    });
     let kind = required("kind", &mut errors).and_then(|k| match k.as_str() {
         "private_viewing" => Some(BookingKind::PrivateViewing),
         "open_house" => Some(BookingKind::OpenHouse),
@@ -67,8 +99,16 @@ pub fn parse(
             None
         }
     });
-    let property_id = required("property_id", &mut errors);
-    let agent_id = required("agent_id", &mut errors);
+    let property_id = required("property_id", &mut errors).and_then(|raw| {
+        PropertyId::parse(&raw)
+            .map_err(|m| errors.push(FieldError::new("property_id", m)))
+            .ok()
+    });
+    let agent_id = required("agent_id", &mut errors).and_then(|raw| {
+        AgentId::parse(&raw)
+            .map_err(|m| errors.push(FieldError::new("agent_id", m)))
+            .ok()
+    });
     let time = |key: &str, errors: &mut Vec<FieldError>| -> Option<DateTime<Utc>> {
         let raw = required(key, errors)?;
         match DateTime::parse_from_rfc3339(&raw) {
@@ -91,7 +131,7 @@ pub fn parse(
             String::new()
         }
     };
-    if timezone.len() > 64
+    if timezone.chars().count() > caps::LEAD_TIMEZONE.max_chars
         || timezone
             .chars()
             .any(|c| c.is_whitespace() || c.is_control())
@@ -130,12 +170,20 @@ pub fn parse(
                 Err(m) => errors.push(FieldError::new("lead.email", m)),
             }
             match text(l, "name") {
-                Ok(Some(n)) => lead.name = n.trim().to_owned(),
+                Ok(Some(n)) => match FreeText::parse("lead.name", n, caps::LEAD_NAME) {
+                    Ok(name) => lead.name = name.into_string(),
+                    Err(e) => errors.push(e),
+                },
                 Ok(None) => errors.push(FieldError::new("lead.name", "is required")),
                 Err(m) => errors.push(FieldError::new("lead.name", m)),
             }
             match text(l, "phone") {
-                Ok(p) => lead.phone = p.unwrap_or_default().trim().to_owned(),
+                Ok(p) => {
+                    match FreeText::parse("lead.phone", p.unwrap_or_default(), caps::LEAD_PHONE) {
+                        Ok(phone) => lead.phone = phone.into_string(),
+                        Err(e) => errors.push(e),
+                    }
+                }
                 Err(m) => errors.push(FieldError::new("lead.phone", m)),
             }
         }
@@ -167,14 +215,18 @@ pub fn parse(
         source: BookingSource::Form as i32,
         source_ref: submission_id,
         lead: Some(lead),
-        property_id: property_id.unwrap_or_default(),
-        agent_id: agent_id.unwrap_or_default(),
+        property_id: property_id.map(|id| id.to_string()).unwrap_or_default(),
+        agent_id: agent_id.map(|id| id.to_string()).unwrap_or_default(),
         tour: Some(tour.to_proto()),
         request_id: request_id.to_owned(),
         answers: Default::default(),
         continued: None,
     };
-    ValidBooking::parse(request).map_err(|e| e.0)
+    ValidBooking::parse(request).map_err(|e| {
+        e.0.into_iter()
+            .map(|f| FieldError::new(form_key(f.field), f.message))
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -231,6 +283,73 @@ mod tests {
         let f = fields(v);
         for expected in ["lead.email", "start", "end", "agent_id", "kind"] {
             assert!(f.iter().any(|x| x == expected), "{expected} in {f:?}");
+        }
+    }
+
+    fn with(path: &[&str], value: Value) -> Value {
+        let mut v = good();
+        let (last, parents) = path.split_last().unwrap();
+        let mut at = &mut v;
+        for key in parents {
+            at = &mut at[*key];
+        }
+        at[*last] = value;
+        v
+    }
+
+    #[test]
+    fn an_oversized_name_is_refused_naming_lead_name() {
+        assert_eq!(
+            fields(with(&["lead", "name"], "A".repeat(10_000).into())),
+            ["lead.name"]
+        );
+        let at_cap = with(
+            &["lead", "name"],
+            "A".repeat(caps::LEAD_NAME.max_chars).into(),
+        );
+        assert!(parse(&serde_json::to_vec(&at_cap).unwrap(), now(), "r").is_ok());
+    }
+
+    #[test]
+    fn control_characters_in_free_text_are_refused_naming_each_field() {
+        assert_eq!(
+            fields(with(&["lead", "name"], "Ada\u{7}Lovelace".into())),
+            ["lead.name"]
+        );
+        assert_eq!(
+            fields(with(
+                &["lead", "name"],
+                "Ada\r\nBcc: all@example.com".into()
+            )),
+            ["lead.name"]
+        );
+        let mut v = with(&["lead", "phone"], "+44\u{0}1".into());
+        v["submission_id"] = "x".repeat(500).into();
+        v["booking_id"] = "bk-1".into();
+        assert_eq!(fields(v), ["submission_id", "lead.phone"]);
+    }
+
+    #[test]
+    fn padded_ids_are_normalised_and_bad_ones_named() {
+        let mut v = with(&["agent_id"], "agent-3 ".into());
+        v["property_id"] = "\tprop-7".into();
+        v["booking_id"] = " bk-7 ".into();
+        let valid = parse(&serde_json::to_vec(&v).unwrap(), now(), "r").unwrap();
+        assert_eq!(valid.agent_id.as_str(), "agent-3");
+        assert_eq!(valid.request.agent_id, "agent-3");
+        assert_eq!(valid.request.property_id, "prop-7");
+        assert_eq!(valid.booking_id.as_str(), "bk-7");
+        assert_eq!(valid.request.booking_id, "bk-7");
+
+        let mut v = with(&["agent_id"], "x".repeat(10_000).into());
+        v["property_id"] = "prop/7".into();
+        assert_eq!(fields(v), ["property_id", "agent_id"]);
+        for bad in ["bk 7", "bk\u{0}", "../bk", &"b".repeat(101)] {
+            assert_eq!(
+                fields(with(&["booking_id"], bad.into())),
+                ["booking_id"],
+                "{bad:?}"
+            );
         }
     }
 

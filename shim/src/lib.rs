@@ -20,17 +20,26 @@
 //! `Retry-After` while Temporal (or the Calendly API a reschedule needs) is unreachable.
 //!
 //! Every request carries a request id (`X-Request-Id`, accepted or made), echoed in the
-//! response, present in every log line of the request (a tracing span), and passed into the
+//! response, present in every log line of the request (a tracing span, which names the route
+//! template, never the path: paths carry link tokens, see [`request_log`]), and passed into the
 //! workflow (`BookingRequest.request_id`, the dead letter's `request_id`).
+//!
+//! Limits against exhaustion: a header deadline and a connection cap ([`serve`]), a cap on
+//! requests in flight ([`in_flight`]), a body deadline, and a bounded, single-flight cache in
+//! front of the seat counter's workflow queries ([`availability`]).
 
 pub mod availability;
 pub mod calendly;
+pub mod coalescing_cache;
 pub mod config;
 pub mod form;
 pub mod handoff;
+pub mod in_flight;
 pub mod links;
 pub mod metrics;
 mod openapi;
+pub mod request_log;
+mod server;
 pub mod signature;
 
 use std::{sync::Arc, time::Instant};
@@ -58,7 +67,6 @@ use sha2::{Digest, Sha256};
 use temporalio_client::{Client, grpc::WorkflowService, tonic::IntoRequest};
 use temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfoRequest;
 use tokio::sync::RwLock;
-use tracing::Instrument;
 
 use crate::{
     calendly::{CalendlyDelivery, ChainError, Chains, Unprocessable},
@@ -70,6 +78,8 @@ use crate::{
 };
 
 pub use config::ConfigError;
+pub use request_log::{REQUEST_ID_HEADER, RequestId};
+pub use server::serve;
 
 /// What the handlers share: configuration, the Temporal client once connected, the Calendly
 /// API client and the metrics.
@@ -90,7 +100,7 @@ struct Inner {
 impl Default for ShimState {
     /// Defaults for every setting (the sandbox's signing key and Calendly API).
     fn default() -> Self {
-        Self::new(ShimConfig::from_lookup(|_| None).expect("the defaults are valid"))
+        Self::new(ShimConfig::for_sandbox(|_| None).expect("the defaults are valid"))
     }
 }
 
@@ -105,7 +115,7 @@ impl ShimState {
             Redactor::new(secrets),
         );
         let chains = Chains::new(CalendlyClient::new(http, config.calendly.clone()));
-        let refresh = config.availability_refresh;
+        let seats = availability::AvailabilityCache::from_config(&config);
         let handoff = Handoff {
             task_queue: config.task_queue.clone(),
             timeout: config.handoff_timeout,
@@ -117,7 +127,7 @@ impl ShimState {
                 handoff,
                 chains,
                 metrics: Metrics::default(),
-                seats: availability::AvailabilityCache::new(refresh),
+                seats,
             }),
         }
     }
@@ -129,6 +139,12 @@ impl ShimState {
     /// Ledger queries the seat counter has sent (tests check it stays bounded).
     pub fn availability_queries(&self) -> u64 {
         self.inner.seats.queries()
+    }
+
+    /// Open house ids the seat counter cache remembers right now (at most
+    /// `SHIM_AVAILABILITY_CACHE_ENTRIES`).
+    pub fn availability_cache_len(&self) -> usize {
+        self.inner.seats.len()
     }
 
     pub fn config(&self) -> &ShimConfig {
@@ -166,45 +182,18 @@ pub fn router(state: ShimState) -> Router {
             state.clone(),
             count_requests,
         ))
+        .route_layer(middleware::from_fn(request_log::record_route))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             read_body_in_time,
         ))
-        .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn_with_state(
+            in_flight::InFlight::new(state.inner.config.max_in_flight_requests),
+            in_flight::limit,
+        ))
+        .layer(middleware::from_fn(request_log::request_span))
         .with_state(state)
-}
-
-/// The request id of the request being served.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-/// Accepts a sane `X-Request-Id` (1..=128 visible ASCII characters) or makes one, opens the
-/// request's span, and echoes the id in the response.
-async fn request_id(mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    request.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %request.method(),
-        path = %request.uri().path()
-    );
-    let mut response = next.run(request).instrument(span.clone()).await;
-    span.in_scope(|| tracing::info!(status = response.status().as_u16(), "answered"));
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
-    }
-    response
 }
 
 /// Reads the whole body (up to the body limit) within `SHIM_BODY_READ_TIMEOUT_MS` of the
@@ -309,6 +298,9 @@ pub enum ApiError {
     Refused(String),
     /// Retryable: Temporal or the Calendly API is unreachable (503 with `Retry-After`).
     Unavailable(String),
+    /// Retryable: the shim is serving `SHIM_MAX_IN_FLIGHT_REQUESTS` already (503 with
+    /// `Retry-After`; not logged per request, the request's "answered" line says 503).
+    Overloaded,
 }
 
 impl From<HandoffError> for ApiError {
@@ -365,16 +357,22 @@ impl IntoResponse for ApiError {
                 .into_response(),
             ApiError::Unavailable(reason) => {
                 tracing::warn!(%reason, "hand-off not possible now; asking the sender to retry");
-                let retry = RETRY_AFTER_SECS.load(std::sync::atomic::Ordering::Relaxed);
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    [(header::RETRY_AFTER, retry.to_string())],
-                    Json(serde_json::json!({ "error": "temporarily unavailable, retry later" })),
-                )
-                    .into_response()
+                retry_later()
             }
+            ApiError::Overloaded => retry_later(),
         }
     }
+}
+
+/// 503 with the configured `Retry-After`.
+fn retry_later() -> Response {
+    let retry = RETRY_AFTER_SECS.load(std::sync::atomic::Ordering::Relaxed);
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, retry.to_string())],
+        Json(serde_json::json!({ "error": "temporarily unavailable, retry later" })),
+    )
+        .into_response()
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -693,7 +691,6 @@ async fn form_webhook(
             config.form_token.as_ref(),
         )
     } else {
-        let secrets: Vec<_> = config.form_webhook_secret.iter().cloned().collect();
         signature::verify_standard_webhook(
             signature::StandardWebhookHeaders {
                 id: header_str(headers, "webhook-id"),
@@ -701,7 +698,7 @@ async fn form_webhook(
                 signature: header_str(headers, "webhook-signature"),
             },
             &body,
-            &secrets,
+            &config.form_webhook_keys,
             config.signature_tolerance,
             Utc::now().timestamp(),
         )
@@ -936,7 +933,10 @@ async fn open_house_availability(
         .await
         .map_err(|e| match e {
             availability::CounterError::NotFound => ApiError::NotFound,
-            availability::CounterError::Unavailable(m) => ApiError::Unavailable(m),
+            retryable @ (availability::CounterError::Unavailable(_)
+            | availability::CounterError::TimedOut(_)) => {
+                ApiError::Unavailable(retryable.to_string())
+            }
         })?;
     let max_age = state.inner.seats.refresh_interval().as_secs().max(1);
     Ok((
@@ -995,9 +995,3 @@ pub fn set_retry_after(config: &ShimConfig) {
 }
 
 pub use axum::Router;
-
-/// Serves `app` on `listener` until the task is dropped (tests and embedders that have no
-/// axum dependency of their own).
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app).await
-}

@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use booking_shim::{ShimState, config::ShimConfig, router, set_retry_after};
+use booking_shim::{ShimState, config::ShimConfig, serve, set_retry_after};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -23,7 +23,14 @@ async fn main() -> anyhow::Result<()> {
         _ => std::net::Ipv4Addr::LOCALHOST.into(),
     };
     let addr = SocketAddr::new(host, config.port);
-    tracing::info!(task_queue = %config.task_queue, body_limit = config.body_limit, "shim configured");
+    tracing::info!(
+        task_queue = %config.task_queue,
+        body_limit = config.body_limit,
+        max_connections = config.max_connections,
+        max_in_flight_requests = config.max_in_flight_requests,
+        header_read_timeout_ms = config.header_read_timeout.as_millis() as u64,
+        "shim configured"
+    );
     let state = ShimState::new(config);
 
     // The shim serves (and reports not-ready) while Temporal is unreachable, so an
@@ -51,8 +58,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "shim listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(booking_worker::wait_for_stop_signal())
-        .await?;
+    serve(listener, state, booking_worker::wait_for_stop_signal()).await?;
+    tracing::info!("shim stopped");
     Ok(())
 }

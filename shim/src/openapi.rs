@@ -154,12 +154,12 @@ pub fn document() -> Value {
                     "booking_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,100}$"},
                     "kind": {"type": "string", "enum": ["private_viewing", "open_house"]},
                     "lead": {"type": "object", "required": ["email", "name"], "properties": {
-                        "email": {"type": "string", "format": "email"}, "name": {"type": "string", "minLength": 1, "pattern": "\\S"}, "phone": {"type": "string"}}},
-                    "property_id": {"type": "string", "minLength": 1, "pattern": "\\S"},
-                    "agent_id": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                        "email": {"type": "string", "format": "email"}, "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$"}, "phone": {"type": "string", "maxLength": 40, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}}},
+                    "property_id": {"type": "string", "pattern": "^[A-Za-z0-9._:@+-]{1,128}$"},
+                    "agent_id": {"type": "string", "pattern": "^[A-Za-z0-9._:@+-]{1,128}$"},
                     "start": {"type": "string", "format": "date-time", "description": "local time with its UTC offset; must be in the future (not expressible in the schema)"},
                     "end": {"type": "string", "format": "date-time", "description": "after start, at most 24 hours later"},
-                    "timezone": {"type": "string", "description": "IANA zone name"}}}
+                    "timezone": {"type": "string", "maxLength": 64, "description": "IANA zone name"}}}
             }
         }
     })

@@ -163,25 +163,52 @@ pub struct StandardWebhookHeaders<'a> {
     pub signature: Option<&'a str>,
 }
 
-/// The raw HMAC key of a Standard Webhooks secret: `whsec_<base64>` is decoded, anything else is
-/// used as bytes.
-fn standard_key(secret: &Secret) -> Vec<u8> {
-    let raw = secret.expose();
-    raw.strip_prefix("whsec_")
-        .and_then(|b64| data_encoding::BASE64.decode(b64.as_bytes()).ok())
-        .unwrap_or_else(|| raw.as_bytes().to_vec())
+/// A Standard Webhooks signing key: the bytes a `whsec_<base64>` secret decodes to, parsed once
+/// when the configuration is read. Anything else is refused there rather than used as raw
+/// bytes, so a secret pasted wrongly fails the start instead of every delivery.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StandardWebhookKey(Vec<u8>);
+
+impl StandardWebhookKey {
+    /// Decodes `whsec_<base64>` (padded or not) to a non-empty key; the error says what is
+    /// wrong without repeating the secret.
+    pub fn parse(secret: &Secret) -> Result<Self, &'static str> {
+        let b64 = secret
+            .expose()
+            .trim()
+            .strip_prefix("whsec_")
+            .ok_or("is not a Standard Webhooks secret: expected whsec_<base64>")?;
+        let key = data_encoding::BASE64
+            .decode(b64.as_bytes())
+            .or_else(|_| data_encoding::BASE64_NOPAD.decode(b64.as_bytes()))
+            .map_err(|_| "is not whsec_<base64>: the part after whsec_ is not base64")?;
+        if key.is_empty() {
+            return Err("is whsec_ with an empty key");
+        }
+        Ok(Self(key))
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length")
+    }
+}
+
+impl std::fmt::Debug for StandardWebhookKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StandardWebhookKey(***)")
+    }
 }
 
 /// Verifies `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">` (several
-/// space-separated signatures allowed) against any of `secrets`.
+/// space-separated signatures allowed) against any of `keys` (two while the secret rotates).
 pub fn verify_standard_webhook(
     headers: StandardWebhookHeaders<'_>,
     body: &[u8],
-    secrets: &[Secret],
+    keys: &[StandardWebhookKey],
     tolerance: Duration,
     now_unix: i64,
 ) -> Result<(), SignatureError> {
-    if secrets.is_empty() {
+    if keys.is_empty() {
         return Err(SignatureError::NotConfigured);
     }
     let id = headers.id.ok_or(SignatureError::Missing)?;
@@ -203,10 +230,10 @@ pub fn verify_standard_webhook(
     if candidates.is_empty() {
         return Err(SignatureError::Malformed("no v1 signature"));
     }
+    // As in `any_matches`: every key against every candidate, no early exit.
     let mut matched = subtle::Choice::from(0);
-    for secret in secrets {
-        let mut mac =
-            HmacSha256::new_from_slice(&standard_key(secret)).expect("HMAC takes any key length");
+    for key in keys {
+        let mut mac = key.mac();
         mac.update(id.as_bytes());
         mac.update(b".");
         mac.update(timestamp.trim().as_bytes());
@@ -224,15 +251,21 @@ pub fn verify_standard_webhook(
     }
 }
 
-/// The Standard Webhooks signature header value for a body (tests and tools).
+/// The Standard Webhooks signature header value for a body, signed as a sender holding the
+/// `whsec_<base64>` `secret` would (tests and tools).
+///
+/// # Panics
+///
+/// When `secret` is not a valid `whsec_<base64>` secret.
 pub fn standard_webhook_signature(
     secret: &Secret,
     id: &str,
     timestamp: i64,
     body: &[u8],
 ) -> String {
-    let mut mac =
-        HmacSha256::new_from_slice(&standard_key(secret)).expect("HMAC takes any key length");
+    let key = StandardWebhookKey::parse(secret)
+        .unwrap_or_else(|reason| panic!("the signing secret {reason}"));
+    let mut mac = key.mac();
     mac.update(format!("{id}.{timestamp}.").as_bytes());
     mac.update(body);
     format!(
@@ -389,12 +422,17 @@ mod tests {
         );
     }
 
+    fn whsec(key: &[u8]) -> Secret {
+        Secret::new(format!("whsec_{}", data_encoding::BASE64.encode(key)))
+    }
+
+    fn key(secret: &Secret) -> StandardWebhookKey {
+        StandardWebhookKey::parse(secret).unwrap()
+    }
+
     #[test]
     fn standard_webhooks_round_trip() {
-        let secret = Secret::new(format!(
-            "whsec_{}",
-            data_encoding::BASE64.encode(b"form-key")
-        ));
+        let secret = whsec(b"form-key");
         let body = br#"{"x":1}"#;
         let sig = standard_webhook_signature(&secret, "msg_1", NOW, body);
         let ts = NOW.to_string();
@@ -403,22 +441,79 @@ mod tests {
             timestamp: Some(&ts),
             signature: Some(&sig),
         };
-        let secrets = [secret];
-        assert!(verify_standard_webhook(headers, body, &secrets, TOL, NOW).is_ok());
+        let keys = [key(&secret)];
+        assert!(verify_standard_webhook(headers, body, &keys, TOL, NOW).is_ok());
         let with_other = format!("v1,AAAA {sig}");
         let headers2 = StandardWebhookHeaders {
             signature: Some(&with_other),
             ..headers
         };
-        assert!(verify_standard_webhook(headers2, body, &secrets, TOL, NOW).is_ok());
+        assert!(verify_standard_webhook(headers2, body, &keys, TOL, NOW).is_ok());
         assert_eq!(
-            verify_standard_webhook(headers, b"{}", &secrets, TOL, NOW),
+            verify_standard_webhook(headers, b"{}", &keys, TOL, NOW),
             Err(SignatureError::Mismatch)
         );
         assert!(matches!(
-            verify_standard_webhook(headers, body, &secrets, TOL, NOW + 600),
+            verify_standard_webhook(headers, body, &keys, TOL, NOW + 600),
             Err(SignatureError::Stale { .. })
         ));
+    }
+
+    #[test]
+    fn either_standard_webhook_key_verifies_during_rotation() {
+        let (new, old, gone) = (whsec(b"new-key"), whsec(b"old-key"), whsec(b"gone-key"));
+        let keys = [key(&new), key(&old)];
+        let body = b"{}";
+        let ts = NOW.to_string();
+        for (signer, ok) in [(&new, true), (&old, true), (&gone, false)] {
+            let sig = standard_webhook_signature(signer, "msg_1", NOW, body);
+            let headers = StandardWebhookHeaders {
+                id: Some("msg_1"),
+                timestamp: Some(&ts),
+                signature: Some(&sig),
+            };
+            assert_eq!(
+                verify_standard_webhook(headers, body, &keys, TOL, NOW).is_ok(),
+                ok
+            );
+        }
+        assert_eq!(
+            verify_standard_webhook(
+                StandardWebhookHeaders {
+                    id: Some("msg_1"),
+                    timestamp: Some(&ts),
+                    signature: Some("v1,AAAA"),
+                },
+                body,
+                &[],
+                TOL,
+                NOW
+            ),
+            Err(SignatureError::NotConfigured)
+        );
+    }
+
+    #[test]
+    fn only_whsec_base64_secrets_are_keys() {
+        assert_eq!(key(&whsec(b"k")).0, b"k");
+        let unpadded = Secret::new("whsec_Zm9ybS1rZXk");
+        assert_eq!(key(&unpadded).0, b"form-key");
+        for bad in [
+            "form-key",
+            "whsec_",
+            "whsec_not base64!",
+            "WHSEC_Zm9ybS1rZXk=",
+            "Zm9ybS1rZXk=",
+        ] {
+            assert!(
+                StandardWebhookKey::parse(&Secret::new(bad)).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            format!("{:?}", key(&whsec(b"k"))),
+            "StandardWebhookKey(***)"
+        );
     }
 
     #[test]

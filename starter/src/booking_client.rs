@@ -1,7 +1,10 @@
 //! Starting, signalling and inspecting booking workflows from outside Temporal.
 
 use booking_proto::{
-    domain::{BookingId, EventId, TourSlot, ValidBooking, ValidationErrors},
+    domain::{
+        BookingId, EventId, FieldError, FreeText, TextCap, TourSlot, ValidBooking,
+        ValidationErrors, caps,
+    },
     v1::{
         BookingRequest, BookingSnapshot, CancelSignal, ConfirmSignal, QuestionnaireVisitedSignal,
         RescheduleSignal, RetrySignal, SkipSignal, TourCompleteSignal,
@@ -87,6 +90,45 @@ pub enum BookingSignal {
     },
 }
 
+impl BookingSignal {
+    /// The signal with its free text trimmed, or every text over its cap (or holding control
+    /// characters) named: refused here, before it is written into the booking's history, as
+    /// the workflow itself only fits what it is sent.
+    pub fn checked(self) -> Result<Self, ValidationErrors> {
+        let mut errors = Vec::new();
+        let mut text = |field: &str, raw: String, cap: TextCap| {
+            FreeText::parse(field, &raw, cap)
+                .map(FreeText::into_string)
+                .unwrap_or_else(|e: FieldError| {
+                    errors.push(e);
+                    raw
+                })
+        };
+        let checked = match self {
+            BookingSignal::Reschedule { tour, source_ref } => BookingSignal::Reschedule {
+                tour,
+                source_ref: text("sourceRef", source_ref, caps::SOURCE_REF),
+            },
+            BookingSignal::Cancel {
+                reason,
+                cancelled_by,
+            } => BookingSignal::Cancel {
+                reason: text("reason", reason, caps::REASON),
+                cancelled_by: text("cancelledBy", cancelled_by, caps::CANCELLED_BY),
+            },
+            BookingSignal::Skip { reason } => BookingSignal::Skip {
+                reason: text("reason", reason, caps::REASON),
+            },
+            other => other,
+        };
+        if errors.is_empty() {
+            Ok(checked)
+        } else {
+            Err(ValidationErrors(errors))
+        }
+    }
+}
+
 /// Sends `signal` to the booking, identified by `event_id` so a repeat is ignored.
 pub async fn signal(
     client: &Client,
@@ -94,6 +136,7 @@ pub async fn signal(
     event_id: &EventId,
     signal: BookingSignal,
 ) -> Result<(), BookingClientError> {
+    let signal = signal.checked()?;
     let handle = client.get_workflow_handle::<BookingWorkflow>(booking_id.workflow_id());
     let options = WorkflowSignalOptions::default();
     let event_id = event_id.to_string();
@@ -154,4 +197,47 @@ pub async fn signal(
         WorkflowInteractionError::NotFound(_) => BookingClientError::NotFound(booking_id.clone()),
         other => BookingClientError::Temporal(other.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_text_over_its_cap_is_refused_naming_the_field() {
+        let errors = BookingSignal::Cancel {
+            reason: "r".repeat(caps::REASON.max_chars + 1),
+            cancelled_by: "operator\u{7}".into(),
+        }
+        .checked()
+        .unwrap_err()
+        .0;
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["reason", "cancelledBy"]);
+        assert!(
+            BookingSignal::Skip {
+                reason: "\u{1b}[2J".into()
+            }
+            .checked()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn signal_text_within_its_cap_is_trimmed() {
+        let BookingSignal::Cancel {
+            reason,
+            cancelled_by,
+        } = BookingSignal::Cancel {
+            reason: " lead phoned:\nmoving abroad ".into(),
+            cancelled_by: "operator".into(),
+        }
+        .checked()
+        .unwrap()
+        else {
+            panic!("a cancel");
+        };
+        assert_eq!(reason, "lead phoned:\nmoving abroad");
+        assert_eq!(cancelled_by, "operator");
+    }
 }

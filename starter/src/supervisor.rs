@@ -214,6 +214,9 @@ fn spawn_service(
     let child = Command::new(&binary)
         .args(args)
         .envs(env.iter().copied())
+        // Everything `up` starts talks to the sandbox it started: its public credentials are
+        // accepted only in sandbox mode.
+        .env("BOOKINGS_SANDBOX", "1")
         // The output goes to a file: colour codes would only garble it.
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())

@@ -492,7 +492,8 @@ pub const SHIM_FORM_WEBHOOK_SECRET: &str = "whsec_dGVzdC1mb3JtLXNpZ25pbmcta2V5";
 pub const SHIM_OPERATOR_TOKEN: &str = "test-operator-token";
 pub const SHIM_LINK_SECRET: &str = "test-link-secret";
 
-/// A shim configuration for `task_queue` and `sandbox_url`, plus `extra` variables.
+/// A shim configuration in sandbox mode for `task_queue` and `sandbox_url`, plus `extra`
+/// variables.
 pub fn shim_config(
     task_queue: &str,
     sandbox_url: &str,
@@ -514,7 +515,7 @@ pub fn shim_config(
         ),
     ];
     vars.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
-    booking_shim::config::ShimConfig::from_lookup(move |name| {
+    booking_shim::config::ShimConfig::for_sandbox(move |name| {
         vars.iter()
             .rev()
             .find(|(k, _)| k == name)
@@ -537,18 +538,12 @@ pub async fn serve_shim(
         .await
         .expect("a free port");
     let url = format!("http://{}", listener.local_addr().expect("a bound address"));
-    let app = booking_shim::router(state.clone());
+    // Served like production (connection limits included); stops when the task is aborted.
+    let served = state.clone();
     let server = tokio::spawn(async move {
-        let _ = axum_serve(listener, app).await;
+        let _ = booking_shim::serve(listener, served, std::future::pending()).await;
     });
     TestShim { url, state, server }
-}
-
-async fn axum_serve(
-    listener: tokio::net::TcpListener,
-    app: booking_shim::Router,
-) -> std::io::Result<()> {
-    booking_shim::serve(listener, app).await
 }
 
 impl TestApp {
@@ -637,6 +632,39 @@ pub async fn run_cli(mut command: std::process::Command) -> CliRun {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout:?}")),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// The binary `bin` of workspace package `package` next to this test executable
+/// (`target/<profile>/<bin>`), brought up to date by `cargo build` once per test process:
+/// `cargo test -p booking-tests` builds only this package's binaries, and a stale one would
+/// test yesterday's code.
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, path)) = built.iter().find(|(name, _)| name == bin) {
+        return path.clone();
+    }
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("tests run from target/<profile>/deps");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = std::process::Command::new(cargo);
+    build.args(["build", "-q", "-p", package, "--bin", bin]);
+    if profile_dir
+        .file_name()
+        .is_some_and(|name| name == "release")
+    {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "building the {bin} binary failed");
+    let path = profile_dir.join(bin);
+    built.push((bin.to_owned(), path.clone()));
+    path
 }
 
 /// The `bookings` binary next to this test executable (`target/<profile>/bookings`), built

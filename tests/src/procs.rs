@@ -38,6 +38,9 @@ fn append_log(dir: &Path, name: &str) -> anyhow::Result<(Stdio, Stdio)> {
 
 /// Starts the sibling binary `name` with `args` and `env` (debug logging), its stdout and
 /// stderr appended to `<dir>/<name>.log`. Killed when dropped.
+///
+/// Sandbox mode (`BOOKINGS_SANDBOX=1`) unless `env` says otherwise: every harness runs its
+/// workers and shims against the provider sandbox.
 pub fn spawn(
     dir: &Path,
     name: &str,
@@ -62,6 +65,7 @@ pub fn spawn_logged(
         .env_remove("TEMPORAL_CONFIG_FILE")
         .env_remove("TEMPORAL_PROFILE")
         .env("RUST_LOG", log)
+        .env("BOOKINGS_SANDBOX", "1")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(out)

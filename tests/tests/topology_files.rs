@@ -74,8 +74,11 @@ fn compose_file_parses() {
         if !present {
             continue;
         }
+        // The sandbox run, named explicitly: compose has no default for either.
         let output = Command::new(program)
             .args(args)
+            .env("SECRETS_DIR", "./deploy/sandbox-secrets")
+            .env("BOOKINGS_SANDBOX", "1")
             .current_dir(&root)
             .output()
             .expect("the validator ran a moment ago");
@@ -88,6 +91,72 @@ fn compose_file_parses() {
         return;
     }
     eprintln!("no compose or YAML validator on this machine: only the text checks ran");
+}
+
+/// Issue 17: nothing in the compose files falls back to the sandbox's public secrets. Every
+/// secret file comes from `SECRETS_DIR`, which compose refuses to run without; sandbox mode is
+/// off unless asked for; the shim reads its secrets through `*_FILE` like the workers (no shell
+/// entrypoint pasting them into its environment).
+#[test]
+fn compose_secrets_fail_closed() {
+    let compose = repo_file("docker-compose.yml");
+    let config: Vec<&str> = compose
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .collect();
+    let secret_files: Vec<&&str> = config
+        .iter()
+        .filter(|line| line.trim_start().starts_with("file:"))
+        .collect();
+    assert!(secret_files.len() >= 10, "{secret_files:?}");
+    for line in &secret_files {
+        assert!(
+            line.contains("${SECRETS_DIR:?"),
+            "a secret file without the required SECRETS_DIR: {line}"
+        );
+    }
+    for line in &config {
+        assert!(
+            !line.contains("sandbox-secrets") && !line.contains("SECRETS_DIR:-"),
+            "docker-compose.yml defaults to the sandbox's secrets: {line}"
+        );
+        // (PostgreSQL's auto-setup image reads its password from the environment only.)
+        assert!(
+            !line.contains("cat /run/secrets") || line.contains("/run/secrets/postgres_password"),
+            "a secret pasted into the environment: {line}"
+        );
+        if line.contains("BOOKINGS_SANDBOX:") {
+            assert!(
+                line.trim_end().ends_with("${BOOKINGS_SANDBOX:-0}"),
+                "sandbox mode must be off unless asked for: {line}"
+            );
+        }
+    }
+    for var in [
+        "SHIM_FORM_TOKEN_FILE",
+        "SHIM_OPERATOR_TOKEN_FILE",
+        "SHIM_LINK_SECRET_FILE",
+        "SHIM_CALENDLY_SIGNING_KEY_FILE",
+        "BOOKINGS_CALENDLY_TOKEN_FILE",
+        "BOOKINGS_SENDGRID_API_KEY_FILE",
+        "BOOKINGS_GOOGLE_CLIENT_SECRET_FILE",
+        "BOOKINGS_GOOGLE_REFRESH_TOKEN_FILE",
+        "BOOKINGS_HUBSPOT_TOKEN_FILE",
+    ] {
+        assert!(
+            compose.contains(&format!("{var}: /run/secrets/")),
+            "{var} is not read from a mounted file"
+        );
+    }
+    let env = repo_file(".env.example");
+    let line = |var: &str| {
+        env.lines()
+            .find(|l| l.starts_with(&format!("{var}=")))
+            .unwrap_or_else(|| panic!(".env.example lacks {var}"))
+            .to_owned()
+    };
+    assert_eq!(line("SECRETS_DIR"), "SECRETS_DIR=", "no default secrets");
+    assert_eq!(line("BOOKINGS_SANDBOX"), "BOOKINGS_SANDBOX=0");
 }
 
 #[test]

@@ -103,7 +103,7 @@ pub async fn perform(
                     lead.name,
                     lead.email
                 )),
-                location: Some(booking.property_id().to_owned()),
+                location: Some(booking.property_id().to_string()),
                 start: tour.start(),
                 end: tour.end(),
                 attendee_emails: vec![lead.email.to_string()],
@@ -217,7 +217,7 @@ pub async fn perform(
             );
             let mut template_data = serde_json::json!({
                 "lead_name": booking.lead().name,
-                "property_id": booking.property_id(),
+                "property_id": booking.property_id().as_str(),
                 "tour_start": booking.tour().start().to_rfc3339(),
                 "tour_end": booking.tour().end().to_rfc3339(),
                 "lead_timezone": booking.lead().timezone,
@@ -274,9 +274,9 @@ pub fn ledger_config(booking: &BookingState) -> LedgerConfig {
     match booking.kind() {
         // Capacity 0: a ledger started by its first RSVP takes the worker's default capacity.
         booking_proto::v1::BookingKind::OpenHouse => {
-            LedgerConfig::open_house(booking.property_id(), 0)
+            LedgerConfig::open_house(booking.property_id().as_str(), 0)
         }
-        _ => LedgerConfig::agent(booking.agent_id()),
+        _ => LedgerConfig::agent(booking.agent_id().as_str()),
     }
 }
 
@@ -367,5 +367,67 @@ pub fn failure(err: &ActivityExecutionError, maximum_attempts: u32) -> ActionFai
         error_type,
         message: application.message.clone(),
         attempts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use booking_proto::{
+        domain::{TourSlot, ValidBooking},
+        v1,
+    };
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+    use crate::lifecycle::FollowUpPolicy;
+
+    fn started(kind: v1::BookingKind, agent_id: &str, property_id: &str) -> BookingState {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let tour = TourSlot::new(
+            now + Duration::days(2),
+            now + Duration::days(2) + Duration::minutes(30),
+        )
+        .unwrap();
+        let valid = ValidBooking::parse(v1::BookingRequest {
+            booking_id: "bk_42".into(),
+            event_id: "created-1".into(),
+            kind: kind as i32,
+            lead: Some(v1::Lead {
+                email: "ada@example.com".into(),
+                name: "Ada".into(),
+                ..Default::default()
+            }),
+            property_id: property_id.into(),
+            agent_id: agent_id.into(),
+            tour: Some(tour.to_proto()),
+            ..Default::default()
+        })
+        .unwrap();
+        BookingState::start(valid, now, FollowUpPolicy::default())
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn agents_that_differ_only_in_padding_share_one_ledger() {
+        let private = v1::BookingKind::PrivateViewing;
+        let ledger = |agent: &str| ledger_config(&started(private, agent, "prop-7")).workflow_id();
+        assert_eq!(ledger("agent-3"), "ledger-agent-agent-3");
+        assert_eq!(ledger("agent-3 "), ledger("agent-3"));
+        assert_eq!(ledger("\tagent-3"), ledger("agent-3"));
+        let open_house = v1::BookingKind::OpenHouse;
+        let seats =
+            |property: &str| ledger_config(&started(open_house, "a", property)).workflow_id();
+        assert_eq!(seats(" oh-1 "), "ledger-open-house-oh-1");
+    }
+
+    #[test]
+    fn a_padded_agent_carried_from_an_earlier_run_reads_back_trimmed() {
+        let state = started(v1::BookingKind::PrivateViewing, "agent-3", "prop-7");
+        let json = serde_json::to_string(&state).unwrap();
+        assert!(json.contains(r#""agent_id":"agent-3""#), "{json}");
+        let padded = json.replace(r#""agent_id":"agent-3""#, r#""agent_id":"agent-3 ""#);
+        let back: BookingState = serde_json::from_str(&padded).unwrap();
+        assert_eq!(ledger_config(&back).workflow_id(), "ledger-agent-agent-3");
     }
 }

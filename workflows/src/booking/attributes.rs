@@ -33,8 +33,8 @@ pub fn changes(
     let mut next = published.clone();
     if !published.identity {
         updates.push(sa::CUSTOMER_EMAIL.value_set(booking.lead().email.to_string()));
-        updates.push(sa::PROPERTY_ID.value_set(booking.property_id().to_owned()));
-        updates.push(sa::AGENT_ID.value_set(booking.agent_id().to_owned()));
+        updates.push(sa::PROPERTY_ID.value_set(booking.property_id().to_string()));
+        updates.push(sa::AGENT_ID.value_set(booking.agent_id().to_string()));
         next.identity = true;
     }
     if published.status != Some(status) {

@@ -153,7 +153,7 @@ impl BookingWorkflow {
         let settings = detached::local_activity(
             ctx,
             SettingsSource::booking_settings,
-            valid.request.agent_id.clone(),
+            valid.agent_id.to_string(),
             LocalActivityOptions::builder()
                 .start_to_close_timeout(Duration::from_secs(10))
                 .retry_policy(RetryPolicy::builder().maximum_attempts(5).build())

@@ -1,8 +1,15 @@
 //! Turns the wire form of a signal or update into a lifecycle [`Event`], refusing payloads
 //! that do not parse (a missing event id, a tour that ends before it starts).
+//!
+//! Free text (reasons, who cancelled, source references) is capped where it enters, by the
+//! shim and the CLI, which refuse what is too long. Here it is only *fitted* to the same caps
+//! ([`FreeText::fit`]: control characters to spaces, cut with `…`), never refused: refusing a
+//! signal a recorded history already holds would change what the booking does on replay,
+//! whereas fitted text only reaches step details and activity inputs, which replay does not
+//! compare.
 
 use booking_proto::{
-    domain::{EventId, FieldError, TourSlot},
+    domain::{EventId, FieldError, FreeText, TourSlot, caps},
     v1::{
         CancelSignal, ChangeRequest, ConfirmSignal, QuestionnaireVisitedSignal, RescheduleSignal,
         RetrySignal, SkipSignal, TourCompleteSignal, change_request::Change,
@@ -25,15 +32,15 @@ pub fn reschedule(signal: &RescheduleSignal) -> Result<Event, FieldError> {
     Ok(Event::Reschedule {
         event_id: event_id(&signal.event_id)?,
         tour: TourSlot::from_proto("tour", signal.tour.as_ref())?,
-        source_ref: signal.source_ref.clone(),
+        source_ref: FreeText::fit(&signal.source_ref, caps::SOURCE_REF),
     })
 }
 
 pub fn cancel(signal: &CancelSignal) -> Result<Event, FieldError> {
     Ok(Event::Cancel {
         event_id: event_id(&signal.event_id)?,
-        reason: signal.reason.clone(),
-        cancelled_by: signal.cancelled_by.clone(),
+        reason: FreeText::fit(&signal.reason, caps::REASON),
+        cancelled_by: FreeText::fit(&signal.cancelled_by, caps::CANCELLED_BY),
     })
 }
 
@@ -46,10 +53,12 @@ pub const CANCEL_REQUEST_EVENT_ID: &str = "temporal-cancel-request";
 pub fn cancel_request(reason: Option<&str>) -> Event {
     Event::Cancel {
         event_id: EventId::parse(CANCEL_REQUEST_EVENT_ID).expect("a valid event id"),
-        reason: reason
-            .filter(|r| !r.trim().is_empty())
-            .unwrap_or("cancellation requested in Temporal")
-            .to_owned(),
+        reason: FreeText::fit(
+            reason
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or("cancellation requested in Temporal"),
+            caps::REASON,
+        ),
         cancelled_by: "operator".to_owned(),
     }
 }
@@ -109,6 +118,63 @@ mod tests {
         assert_eq!(event_id.as_str(), CANCEL_REQUEST_EVENT_ID);
         assert_eq!(reason, "lead phoned");
         assert_eq!(cancelled_by, "operator");
+    }
+
+    #[test]
+    fn oversized_signal_text_is_fitted_never_refused() {
+        let signal = CancelSignal {
+            event_id: "cancel-1".into(),
+            reason: format!("plans\u{7} changed{}", "!".repeat(5_000)),
+            cancelled_by: "lead\r\n".repeat(20),
+        };
+        let Event::Cancel {
+            reason,
+            cancelled_by,
+            ..
+        } = cancel(&signal).expect("a long cancel is still a cancel")
+        else {
+            panic!("a cancel event");
+        };
+        assert!(reason.starts_with("plans  changed!"));
+        assert_eq!(reason.chars().count(), caps::REASON.max_chars);
+        assert!(cancelled_by.chars().count() <= caps::CANCELLED_BY.max_chars);
+        assert!(!cancelled_by.contains('\r'));
+        let Event::Reschedule { source_ref, .. } = reschedule(&RescheduleSignal {
+            event_id: "r-1".into(),
+            tour: Some(booking_proto::v1::TourWindow {
+                start: Some(booking_proto::time::to_timestamp(
+                    chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
+                )),
+                end: Some(booking_proto::time::to_timestamp(
+                    chrono::DateTime::from_timestamp(1_900_001_800, 0).unwrap(),
+                )),
+            }),
+            source_ref: "s".repeat(10_000),
+        })
+        .unwrap() else {
+            panic!("a reschedule event");
+        };
+        assert_eq!(source_ref.chars().count(), caps::SOURCE_REF.max_chars);
+    }
+
+    #[test]
+    fn values_recorded_histories_hold_pass_unchanged() {
+        for (reason, by) in [("plans changed", "lead"), ("", ""), ("busy", "scheduler")] {
+            let Event::Cancel {
+                reason: r,
+                cancelled_by: b,
+                ..
+            } = cancel(&CancelSignal {
+                event_id: "cancel-1".into(),
+                reason: reason.into(),
+                cancelled_by: by.into(),
+            })
+            .unwrap()
+            else {
+                panic!("a cancel event");
+            };
+            assert_eq!((r.as_str(), b.as_str()), (reason, by));
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use booking_proto::domain::{BookingId, Email, TourSlot};
+use booking_proto::domain::{AgentId, BookingId, Email, PropertyId, TourSlot};
 
 pub mod booking_id {
     use super::*;
@@ -20,6 +20,32 @@ pub mod booking_id {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BookingId, D::Error> {
         let raw = String::deserialize(deserializer)?;
         BookingId::parse(&raw).map_err(|m| D::Error::custom(format!("booking id: {m}")))
+    }
+}
+
+pub mod agent_id {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(id: &AgentId, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(id.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<AgentId, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        AgentId::parse(&raw).map_err(|m| D::Error::custom(format!("agent id: {m}")))
+    }
+}
+
+pub mod property_id {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(id: &PropertyId, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(id.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PropertyId, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        PropertyId::parse(&raw).map_err(|m| D::Error::custom(format!("property id: {m}")))
     }
 }
 

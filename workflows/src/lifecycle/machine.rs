@@ -65,6 +65,8 @@ impl BookingState {
             kind,
             email,
             tour,
+            agent_id,
+            property_id,
             request,
         } = booking;
         let lead = request.lead.unwrap_or_default();
@@ -79,8 +81,8 @@ impl BookingState {
                 phone: lead.phone,
                 timezone: lead.timezone,
             },
-            property_id: request.property_id,
-            agent_id: request.agent_id,
+            property_id,
+            agent_id,
             tour,
             request_id: request.request_id,
             answers: request.answers.into_iter().collect::<BTreeMap<_, _>>(),

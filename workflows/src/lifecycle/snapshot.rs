@@ -23,8 +23,8 @@ pub fn snapshot(state: &BookingState) -> v1::BookingSnapshot {
         status: wire_status(state.status()) as i32,
         kind: state.kind() as i32,
         lead_email: state.lead().email.as_str().to_owned(),
-        property_id: state.property_id().to_owned(),
-        agent_id: state.agent_id().to_owned(),
+        property_id: state.property_id().to_string(),
+        agent_id: state.agent_id().to_string(),
         tour: Some(state.tour().to_proto()),
         external_ids: Some(v1::ExternalIds {
             calendar_event_id: external.calendar_event_id.clone().unwrap_or_default(),

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use booking_proto::domain::{BookingId, Email, TourSlot};
+use booking_proto::domain::{AgentId, BookingId, Email, PropertyId, TourSlot};
 use booking_proto::v1;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -99,8 +99,10 @@ pub struct BookingState {
     pub(super) kind: v1::BookingKind,
     pub(super) source: v1::BookingSource,
     pub(super) lead: Lead,
-    pub(super) property_id: String,
-    pub(super) agent_id: String,
+    #[serde(with = "domain_serde::property_id")]
+    pub(super) property_id: PropertyId,
+    #[serde(with = "domain_serde::agent_id")]
+    pub(super) agent_id: AgentId,
     #[serde(with = "domain_serde::tour_slot")]
     pub(super) tour: TourSlot,
     pub(super) request_id: String,
@@ -175,11 +177,11 @@ impl BookingState {
         &self.lead
     }
 
-    pub fn property_id(&self) -> &str {
+    pub fn property_id(&self) -> &PropertyId {
         &self.property_id
     }
 
-    pub fn agent_id(&self) -> &str {
+    pub fn agent_id(&self) -> &AgentId {
         &self.agent_id
     }
 

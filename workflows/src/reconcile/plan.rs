@@ -198,8 +198,11 @@ fn request_for(
     .request(&booking_id, event_id, request_id);
     // The shim refuses what does not validate; so does reconciliation, instead of starting a
     // booking that would fail at once.
-    booking_proto::domain::ValidBooking::parse(request.clone()).map_err(|e| e.to_string())?;
-    Ok(request)
+    // The request handed on is the normalised one, so reconciliation and the shim start a
+    // booking with the same ids and text.
+    booking_proto::domain::ValidBooking::parse(request)
+        .map(|valid| valid.request)
+        .map_err(|e| e.to_string())
 }
 
 /// Moves the booking to the scheduler's time for `b`, starting it from `request` if it is

@@ -1,0 +1,190 @@
+//! The request's span: its id, method and route, in every log line the request produces.
+//!
+//! The route is the matched route *template* (`/q/{token}`), never the raw path: paths carry
+//! signed link tokens (`/q/{token}`, `/b/{token}/confirm`), which are bearer credentials for
+//! as long as they are valid, and logs are read by more people and kept longer than links are.
+//! The span opens before routing, so the route is recorded into it once the router has matched
+//! ([`record_route`]); a request no route matched (or refused before routing) logs `unmatched`.
+
+use axum::{
+    extract::{MatchedPath, Request},
+    http::HeaderValue,
+    middleware::Next,
+    response::Response,
+};
+use tracing::Instrument;
+
+/// The request id of the request being served.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// What a request logs as its route when no route matched it.
+pub const UNMATCHED: &str = "unmatched";
+
+/// Marks a response whose request a route matched (its template is in the span already).
+#[derive(Debug, Clone, Copy)]
+struct Routed;
+
+/// Accepts a sane `X-Request-Id` (1..=128 visible ASCII characters) or makes one, opens the
+/// request's span, and echoes the id in the response. The outermost layer.
+pub async fn request_span(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        route = tracing::field::Empty,
+    );
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if response.extensions_mut().remove::<Routed>().is_none() {
+        span.record("route", tracing::field::display(UNMATCHED));
+    }
+    span.in_scope(|| tracing::info!(status = response.status().as_u16(), "answered"));
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+/// Records the matched route template into the request's span, before the handler logs
+/// anything. A route layer: it runs only for requests a route matched.
+pub async fn record_route(request: Request, next: Next) -> Response {
+    if let Some(route) = request.extensions().get::<MatchedPath>() {
+        tracing::Span::current().record("route", tracing::field::display(route.as_str()));
+    }
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(Routed);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::{body::Body, http::StatusCode};
+    use booking_proto::domain::BookingId;
+    use tower::ServiceExt;
+
+    use crate::{ShimState, config::ShimConfig, links, router};
+
+    const LINK_SECRET: &str = "request-log-test-secret";
+
+    /// Everything the shim logs while `f` runs, as the production formatter writes it.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    fn state() -> ShimState {
+        ShimState::new(
+            ShimConfig::for_sandbox(|name| {
+                (name == "SHIM_LINK_SECRET").then(|| LINK_SECRET.to_owned())
+            })
+            .unwrap(),
+        )
+    }
+
+    /// Serves `requests` through the real router with a subscriber that records every line at
+    /// every level, and returns the log and the statuses.
+    async fn logged(requests: Vec<(&str, String)>) -> (String, Vec<StatusCode>) {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = router(state());
+        let mut statuses = Vec::new();
+        for (method, uri) in requests {
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(Body::empty())
+                .unwrap();
+            statuses.push(app.clone().oneshot(request).await.unwrap().status());
+        }
+        (captured.text(), statuses)
+    }
+
+    fn token(purpose: links::Purpose) -> String {
+        let booking = BookingId::parse("bk-request-log-test").unwrap();
+        let expiry = chrono::Utc::now().timestamp() + 3600;
+        links::sign(
+            &booking_activities::secret::Secret::new(LINK_SECRET.to_owned()),
+            &booking,
+            purpose,
+            expiry,
+        )
+    }
+
+    #[tokio::test]
+    async fn link_tokens_never_reach_the_log_but_route_templates_do() {
+        let valid = token(links::Purpose::Questionnaire);
+        let confirm = token(links::Purpose::Confirm);
+        let forged = format!("{valid}x");
+        let (log, statuses) = logged(vec![
+            // Valid: verified, then refused for want of Temporal (503, logged as a warning).
+            ("GET", format!("/q/{valid}")),
+            // Forged: refused as a bad link (404, the refusal logged).
+            ("GET", format!("/q/{forged}")),
+            ("GET", format!("/b/{confirm}/confirm")),
+            ("POST", format!("/b/{confirm}/cancel")),
+        ])
+        .await;
+        // The valid questionnaire link is answered however its hand-off fares; the others
+        // are refused or shown without Temporal.
+        assert_eq!(
+            statuses[1..],
+            [StatusCode::NOT_FOUND, StatusCode::OK, StatusCode::NOT_FOUND]
+        );
+        for secret in [&valid, &forged, &confirm] {
+            // The signature half alone is the credential: no piece of it may be logged.
+            let signature = secret.rsplit('.').next().unwrap();
+            assert!(!log.contains(signature), "a link token was logged:\n{log}");
+            let claims = secret.split('.').next().unwrap();
+            assert!(!log.contains(claims), "a link token was logged:\n{log}");
+        }
+        assert!(log.contains("route=/q/{token}"), "{log}");
+        assert!(log.contains("route=/b/{token}/confirm"), "{log}");
+        assert!(log.contains("route=/b/{token}/cancel"), "{log}");
+        assert!(log.contains("link refused"), "{log}");
+    }
+
+    #[tokio::test]
+    async fn unmatched_requests_log_unmatched_not_their_path() {
+        let (log, statuses) = logged(vec![(
+            "GET",
+            "/no/such/route/secret-looking-segment".to_owned(),
+        )])
+        .await;
+        assert_eq!(statuses, [StatusCode::NOT_FOUND]);
+        assert!(!log.contains("secret-looking-segment"), "{log}");
+        assert!(log.contains("route=unmatched"), "{log}");
+    }
+}
