@@ -262,7 +262,7 @@ where
 
 /// Starts a dev server on a free port. Another process on the machine can take the port
 /// between choosing it and the server binding it, so a taken port means: choose again.
-async fn start_dev_server(data_dir: &std::path::Path) -> DevServer {
+pub async fn start_dev_server(data_dir: &std::path::Path) -> DevServer {
     let mut last_error = None;
     for _ in 0..5 {
         let config = DevServerConfig {

@@ -33,10 +33,7 @@ use booking_activities::secret::Secret;
 use booking_proto::domain::{BookingId, EventId};
 use booking_sandbox::SandboxClient;
 use booking_shim::signature::standard_webhook_signature;
-use booking_starter::{
-    booking_client::{self, BookingSignal},
-    dev_server::{DevServer, DevServerConfig},
-};
+use booking_starter::booking_client::{self, BookingSignal};
 use booking_tests::{
     NAMESPACE, WorkerThread,
     bench_flow::{CeilingWorkflow, NoopActivities, TimerWorkflow},
@@ -802,16 +799,9 @@ async fn run(o: Options) -> anyhow::Result<()> {
         dir.display()
     );
 
-    let server = DevServer::start(DevServerConfig {
-        temporal_bin: DevServerConfig::default_binary(),
-        data_dir: dir.clone(),
-        ip: "127.0.0.1".into(),
-        port: free_port(),
-        ui_port: None,
-        namespace: NAMESPACE.into(),
-    })
-    .await
-    .context("the dev server starts (run scripts/bootstrap first)")?;
+    // A port picked free can be taken by someone else's outgoing connection before the
+    // server binds it: the harness's start tries another port then.
+    let server = booking_tests::start_dev_server(&dir).await;
     let address = server.config().grpc_address();
     let result = run_with_server(&o, &dir, &address, server.pid(), &run_id, profile).await;
     server.stop().await;
