@@ -10,7 +10,7 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use tracing::Instrument;
 
 use crate::{
-    calendar::CalendarClient,
+    calendar::{Calendars, GoogleCalendar, GraphCalendar},
     config::{ConfigError, ProvidersConfig, SentMarkers},
     crm::CrmClient,
     email::{EmailMessage, EmailReceipt, GuardedSender, SendGridClient},
@@ -32,7 +32,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct BookingActivities {
     email: GuardedSender,
-    calendar: CalendarClient,
+    calendar: Calendars,
     crm: CrmClient,
     scheduler: CalendlyClient,
 }
@@ -47,18 +47,25 @@ impl BookingActivities {
             .build()
             .expect("a reqwest client with only timeouts set always builds");
         let http = Http::new(client, Redactor::new(config.secrets()));
-        let tokens = TokenProvider::new(http.clone(), config.google_oauth.clone());
+        let tokens = TokenProvider::new(
+            http.clone(),
+            config.google_oauth.clone(),
+            config.microsoft_identity.clone(),
+        );
         let crm = CrmClient::new(http.clone(), config.hubspot);
         let markers = (config.sent_markers == SentMarkers::Crm).then(|| crm.clone());
         Ok(Self {
             email: GuardedSender::new(SendGridClient::new(http.clone(), config.sendgrid), markers),
             scheduler: CalendlyClient::new(http.clone(), config.calendly),
-            calendar: CalendarClient::new(http, config.google_calendar, tokens),
+            calendar: Calendars::new(
+                GoogleCalendar::new(http.clone(), config.google_calendar, tokens.clone()),
+                GraphCalendar::new(http, config.microsoft_graph, tokens),
+            ),
             crm,
         })
     }
 
-    pub fn calendar(&self) -> &CalendarClient {
+    pub fn calendar(&self) -> &Calendars {
         &self.calendar
     }
 

@@ -23,23 +23,36 @@
 //! | `BOOKINGS_SENDGRID_API_KEY` (`_FILE`) | sandbox key | **required** | SendGrid API key (secret) |
 //! | `BOOKINGS_EMAIL_FROM`, `BOOKINGS_EMAIL_FROM_NAME` | `tours@example.com`, `Tours` | same | sender |
 //! | `BOOKINGS_EMAIL_SENT_MARKERS` | `crm` | same | `crm`: the email guard keeps a HubSpot note per sent step (see [`crate::email`]); `off`: no guard |
+//! | `BOOKINGS_DEFAULT_CALENDAR` | `google:primary` | same | calendar of agents not listed below: `google:<calendarId>` or `microsoft:<userId>` |
+//! | `BOOKINGS_AGENT_CALENDARS` | empty | same | per-agent calendars, `agent=google:<calendarId>,agent2=microsoft:<userId>` |
 //! | `BOOKINGS_GOOGLE_CALENDAR_URL` | `{sandbox}/google/calendar/v3` | `https://www.googleapis.com/calendar/v3` | Calendar v3 base |
-//! | `BOOKINGS_GOOGLE_CALENDAR_ID` | `primary` | same | calendar used when an agent has none of its own |
-//! | `BOOKINGS_GOOGLE_AGENT_CALENDARS` | empty | same | per-agent calendars, `agent=calendarId,agent2=calendarId2` |
 //! | `BOOKINGS_GOOGLE_TOKEN_URL` | `{sandbox}/google/oauth2/token` | `https://oauth2.googleapis.com/token` | OAuth token endpoint |
-//! | `BOOKINGS_GOOGLE_CLIENT_ID` | sandbox client id | **required** | OAuth client id |
-//! | `BOOKINGS_GOOGLE_CLIENT_SECRET` (`_FILE`) | sandbox secret | **required** | OAuth client secret (secret) |
-//! | `BOOKINGS_GOOGLE_REFRESH_TOKEN` (`_FILE`) | sandbox grant | **required** | refresh token of the `default` Google account (secret) |
+//! | `BOOKINGS_GOOGLE_CLIENT_ID` | sandbox client id | **required**¹ | OAuth client id |
+//! | `BOOKINGS_GOOGLE_CLIENT_SECRET` (`_FILE`) | sandbox secret | **required**¹ | OAuth client secret (secret) |
+//! | `BOOKINGS_GOOGLE_REFRESH_TOKEN` (`_FILE`) | sandbox grant | **required**¹ | refresh token of the `default` Google account (secret) |
+//! | `BOOKINGS_MICROSOFT_GRAPH_URL` | `{sandbox}/microsoft/graph/v1.0` | `https://graph.microsoft.com/v1.0` | Graph base |
+//! | `BOOKINGS_MICROSOFT_LOGIN_URL` | `{sandbox}/microsoft/login` | `https://login.microsoftonline.com` | identity platform base (`/{tenant}/oauth2/v2.0/token`) |
+//! | `BOOKINGS_MICROSOFT_TENANT_ID` | sandbox tenant | **required**² | directory (tenant) id of the Microsoft 365 organisation |
+//! | `BOOKINGS_MICROSOFT_CLIENT_ID` | sandbox app | **required**² | application (client) id of the app registration |
+//! | `BOOKINGS_MICROSOFT_CLIENT_SECRET` (`_FILE`) | sandbox secret | **required**² | client secret of the app registration (secret) |
 //! | `BOOKINGS_HUBSPOT_URL` | `{sandbox}/hubspot` | `https://api.hubapi.com` | HubSpot base |
 //! | `BOOKINGS_HUBSPOT_TOKEN` (`_FILE`) | sandbox token | **required** | HubSpot private-app token (secret) |
 //! | `BOOKINGS_CALENDLY_URL` | `{sandbox}/calendly` | `https://api.calendly.com` | Calendly v2 base |
 //! | `BOOKINGS_CALENDLY_TOKEN` (`_FILE`) | sandbox token | **required** | Calendly personal access token (secret) |
+//!
+//! ¹ when some calendar (the default or an agent's) is a `google:` one; ² when one is a
+//! `microsoft:` one. The names `BOOKINGS_GOOGLE_CALENDAR_ID` and
+//! `BOOKINGS_GOOGLE_AGENT_CALENDARS` of earlier versions are refused with the new name, so a
+//! stale deployment fails at start instead of sending every agent's tours to one calendar.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
 use url::Url;
 
-use crate::secret::Secret;
+use crate::{
+    calendar::{CalendarRef, CalendarRefError},
+    secret::Secret,
+};
 
 /// Base of every sandbox default URL: the sandbox started by `scripts/run`.
 pub const DEFAULT_SANDBOX_URL: &str = "http://127.0.0.1:8089";
@@ -72,6 +85,17 @@ pub enum ConfigError {
         value: String,
         reason: &'static str,
     },
+    #[error("{var} entry {entry:?} is refused: {source}")]
+    BadCalendar {
+        var: &'static str,
+        entry: String,
+        source: CalendarRefError,
+    },
+    #[error("{var} was renamed: {hint}")]
+    Renamed {
+        var: &'static str,
+        hint: &'static str,
+    },
     /// Every required variable that is missing, so one failed start lists them all.
     #[error(
         "{} not set: required outside sandbox mode (set each, or <VAR>_FILE to a file holding \
@@ -90,7 +114,9 @@ impl ConfigError {
             | Self::UnreadableSecretFile { var, .. }
             | Self::EmptySecretFile { var, .. }
             | Self::Empty { var }
-            | Self::Malformed { var, .. } => var,
+            | Self::Malformed { var, .. }
+            | Self::BadCalendar { var, .. }
+            | Self::Renamed { var, .. } => var,
             Self::Missing { vars } => vars.first().copied().unwrap_or(SANDBOX_MODE_VAR),
         }
     }
@@ -182,27 +208,81 @@ pub enum SentMarkers {
     Off,
 }
 
+/// Which calendar each agent's tours go to, on whichever provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarsConfig {
+    /// Calendar of agents without their own entry in `agent_calendars`.
+    pub default_calendar: CalendarRef,
+    /// Agent id -> calendar.
+    pub agent_calendars: BTreeMap<String, CalendarRef>,
+}
+
+impl CalendarsConfig {
+    /// The calendar an agent's tours go to.
+    pub fn calendar_for(&self, agent: Option<&str>) -> &CalendarRef {
+        agent
+            .and_then(|a| self.agent_calendars.get(a))
+            .unwrap_or(&self.default_calendar)
+    }
+
+    /// Every configured calendar, each once.
+    pub fn all(&self) -> std::collections::BTreeSet<CalendarRef> {
+        std::iter::once(&self.default_calendar)
+            .chain(self.agent_calendars.values())
+            .cloned()
+            .collect()
+    }
+
+    fn uses(&self, google: bool) -> bool {
+        self.all()
+            .iter()
+            .any(|c| matches!(c, CalendarRef::Google(_)) == google)
+    }
+
+    /// Agent id -> the wire form of its calendar (see [`CalendarRef::to_wire`]).
+    pub fn agent_wire_ids(&self) -> BTreeMap<String, String> {
+        self.agent_calendars
+            .iter()
+            .map(|(agent, calendar)| (agent.clone(), calendar.to_wire()))
+            .collect()
+    }
+}
+
 /// Google Calendar v3.
 #[derive(Debug, Clone)]
 pub struct GoogleCalendarConfig {
     pub base_url: Url,
-    /// Calendar of agents without their own entry in `agent_calendars`.
-    pub default_calendar_id: String,
-    /// Agent id -> calendar id.
-    pub agent_calendars: BTreeMap<String, String>,
 }
 
-impl GoogleCalendarConfig {
-    /// The calendar an agent's tours go to.
-    pub fn calendar_for(&self, agent: Option<&str>) -> &str {
-        agent
-            .and_then(|a| self.agent_calendars.get(a))
-            .map(String::as_str)
-            .unwrap_or(&self.default_calendar_id)
+/// Microsoft Graph v1.0 (calendars of Microsoft 365 mailboxes).
+#[derive(Debug, Clone)]
+pub struct MicrosoftGraphConfig {
+    pub base_url: Url,
+}
+
+/// The Microsoft identity platform's client-credentials grant of one app registration.
+#[derive(Debug, Clone)]
+pub struct MicrosoftIdentityConfig {
+    /// `https://login.microsoftonline.com` (or a national cloud's authority host).
+    pub login_url: Url,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+impl MicrosoftIdentityConfig {
+    /// `{login}/{tenant}/oauth2/v2.0/token`.
+    pub fn token_url(&self) -> Url {
+        let mut url = self.login_url.clone();
+        url.path_segments_mut()
+            .expect("an http(s) base URL has path segments")
+            .pop_if_empty()
+            .extend([self.tenant_id.as_str(), "oauth2", "v2.0", "token"]);
+        url
     }
 }
 
-/// Google OAuth 2.0 refresh-token grant (the only OAuth flow the engine runs itself).
+/// Google OAuth 2.0 refresh-token grant.
 #[derive(Debug, Clone)]
 pub struct GoogleOAuthConfig {
     pub token_url: Url,
@@ -241,8 +321,13 @@ pub struct SendGridConfig {
 pub struct ProvidersConfig {
     pub sendgrid: SendGridConfig,
     pub sent_markers: SentMarkers,
+    pub calendars: CalendarsConfig,
     pub google_calendar: GoogleCalendarConfig,
-    pub google_oauth: GoogleOAuthConfig,
+    /// `None` when no calendar is a Google one.
+    pub google_oauth: Option<GoogleOAuthConfig>,
+    pub microsoft_graph: MicrosoftGraphConfig,
+    /// `None` when no calendar is a Microsoft one.
+    pub microsoft_identity: Option<MicrosoftIdentityConfig>,
     pub hubspot: HubSpotConfig,
     pub calendly: CalendlyConfig,
 }
@@ -251,6 +336,8 @@ pub struct ProvidersConfig {
 const SENDGRID_URL: &str = "https://api.sendgrid.com";
 const GOOGLE_CALENDAR_URL: &str = "https://www.googleapis.com/calendar/v3";
 const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+const MICROSOFT_GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
+const MICROSOFT_LOGIN_URL: &str = "https://login.microsoftonline.com";
 const HUBSPOT_URL: &str = "https://api.hubapi.com";
 const CALENDLY_URL: &str = "https://api.calendly.com";
 
@@ -266,6 +353,7 @@ impl ProvidersConfig {
     /// environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env::new(&lookup)?;
+        let calendars = CalendarsConfig::read(&env)?;
         let config = Self {
             sendgrid: SendGridConfig {
                 base_url: env.provider_url("BOOKINGS_SENDGRID_URL", "sendgrid", SENDGRID_URL)?,
@@ -290,26 +378,23 @@ impl ProvidersConfig {
                     "google/calendar/v3",
                     GOOGLE_CALENDAR_URL,
                 )?,
-                default_calendar_id: env.string("BOOKINGS_GOOGLE_CALENDAR_ID", "primary")?,
-                agent_calendars: env.pairs("BOOKINGS_GOOGLE_AGENT_CALENDARS")?,
             },
-            google_oauth: GoogleOAuthConfig {
-                token_url: env.provider_url(
-                    "BOOKINGS_GOOGLE_TOKEN_URL",
-                    "google/oauth2/token",
-                    GOOGLE_TOKEN_URL,
+            google_oauth: calendars
+                .uses(true)
+                .then(|| GoogleOAuthConfig::read(&env))
+                .transpose()?,
+            microsoft_graph: MicrosoftGraphConfig {
+                base_url: env.provider_url(
+                    "BOOKINGS_MICROSOFT_GRAPH_URL",
+                    "microsoft/graph/v1.0",
+                    MICROSOFT_GRAPH_URL,
                 )?,
-                // Not secret, but the sandbox's client id is as useless to a real deployment
-                // as its secret: required alike.
-                client_id: env
-                    .secret("BOOKINGS_GOOGLE_CLIENT_ID", "sandbox-client-id")?
-                    .expose()
-                    .to_owned(),
-                client_secret: env
-                    .secret("BOOKINGS_GOOGLE_CLIENT_SECRET", "sandbox-client-secret")?,
-                refresh_token: env
-                    .secret("BOOKINGS_GOOGLE_REFRESH_TOKEN", "sandbox-refresh-token")?,
             },
+            microsoft_identity: calendars
+                .uses(false)
+                .then(|| MicrosoftIdentityConfig::read(&env))
+                .transpose()?,
+            calendars,
             hubspot: HubSpotConfig {
                 base_url: env.provider_url("BOOKINGS_HUBSPOT_URL", "hubspot", HUBSPOT_URL)?,
                 token: env.secret("BOOKINGS_HUBSPOT_TOKEN", "sandbox-hubspot-token")?,
@@ -322,26 +407,129 @@ impl ProvidersConfig {
 
     /// Every secret value configured, for [`crate::redact::Redactor`].
     pub fn secrets(&self) -> Vec<Secret> {
-        vec![
+        let mut secrets = vec![
             self.sendgrid.api_key.clone(),
-            self.google_oauth.client_secret.clone(),
-            self.google_oauth.refresh_token.clone(),
             self.hubspot.token.clone(),
             self.calendly.token.clone(),
-        ]
+        ];
+        if let Some(google) = &self.google_oauth {
+            secrets.extend([google.client_secret.clone(), google.refresh_token.clone()]);
+        }
+        if let Some(microsoft) = &self.microsoft_identity {
+            secrets.push(microsoft.client_secret.clone());
+        }
+        secrets
     }
 
     /// Sandbox mode with every provider in a sandbox running at `base_url` (tests, demos,
     /// benchmarks).
     pub fn for_sandbox(base_url: &str) -> Result<Self, ConfigError> {
+        Self::for_sandbox_with(base_url, &[])
+    }
+
+    /// [`ProvidersConfig::for_sandbox`] with some variables set, e.g. agents' calendars.
+    pub fn for_sandbox_with(base_url: &str, vars: &[(&str, &str)]) -> Result<Self, ConfigError> {
         let base = base_url.to_owned();
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Self::from_lookup(move |name| match name {
             SANDBOX_MODE_VAR => Some("1".to_owned()),
             "BOOKINGS_SANDBOX_URL" => Some(base.clone()),
-            _ => None,
+            _ => vars.get(name).cloned(),
         })
     }
 }
+
+impl CalendarsConfig {
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        for (var, hint) in [
+            (
+                "BOOKINGS_GOOGLE_CALENDAR_ID",
+                "set BOOKINGS_DEFAULT_CALENDAR=google:<calendarId> instead",
+            ),
+            (
+                "BOOKINGS_GOOGLE_AGENT_CALENDARS",
+                "set BOOKINGS_AGENT_CALENDARS=agent=google:<calendarId>,... instead",
+            ),
+        ] {
+            if (env.lookup)(var).is_some() {
+                return Err(ConfigError::Renamed { var, hint });
+            }
+        }
+        const DEFAULT: &str = "BOOKINGS_DEFAULT_CALENDAR";
+        const AGENTS: &str = "BOOKINGS_AGENT_CALENDARS";
+        let calendar = |var, entry: String, text: &str| {
+            CalendarRef::parse_config(text).map_err(|source| ConfigError::BadCalendar {
+                var,
+                entry,
+                source,
+            })
+        };
+        let default = env.string(DEFAULT, "google:primary")?;
+        Ok(Self {
+            default_calendar: calendar(DEFAULT, default.clone(), &default)?,
+            agent_calendars: env
+                .pairs(AGENTS)?
+                .into_iter()
+                .map(|(agent, text)| {
+                    let parsed = calendar(AGENTS, format!("{agent}={text}"), &text)?;
+                    Ok((agent, parsed))
+                })
+                .collect::<Result<_, ConfigError>>()?,
+        })
+    }
+}
+
+impl GoogleOAuthConfig {
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            token_url: env.provider_url(
+                "BOOKINGS_GOOGLE_TOKEN_URL",
+                "google/oauth2/token",
+                GOOGLE_TOKEN_URL,
+            )?,
+            // Not secret, but the sandbox's client id is as useless to a real deployment as
+            // its secret: required alike.
+            client_id: env
+                .secret("BOOKINGS_GOOGLE_CLIENT_ID", "sandbox-client-id")?
+                .expose()
+                .to_owned(),
+            client_secret: env.secret("BOOKINGS_GOOGLE_CLIENT_SECRET", "sandbox-client-secret")?,
+            refresh_token: env.secret("BOOKINGS_GOOGLE_REFRESH_TOKEN", "sandbox-refresh-token")?,
+        })
+    }
+}
+
+impl MicrosoftIdentityConfig {
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            login_url: env.provider_url(
+                "BOOKINGS_MICROSOFT_LOGIN_URL",
+                "microsoft/login",
+                MICROSOFT_LOGIN_URL,
+            )?,
+            tenant_id: env
+                .secret("BOOKINGS_MICROSOFT_TENANT_ID", SANDBOX_MICROSOFT_TENANT_ID)?
+                .expose()
+                .to_owned(),
+            client_id: env
+                .secret("BOOKINGS_MICROSOFT_CLIENT_ID", SANDBOX_MICROSOFT_CLIENT_ID)?
+                .expose()
+                .to_owned(),
+            client_secret: env.secret(
+                "BOOKINGS_MICROSOFT_CLIENT_SECRET",
+                SANDBOX_MICROSOFT_CLIENT_SECRET,
+            )?,
+        })
+    }
+}
+
+/// The sandbox's public Microsoft app registration (see `booking_sandbox::defaults`).
+const SANDBOX_MICROSOFT_TENANT_ID: &str = "sandbox-tenant";
+const SANDBOX_MICROSOFT_CLIENT_ID: &str = "00000000-0000-4000-8000-5a4db0c11e47";
+const SANDBOX_MICROSOFT_CLIENT_SECRET: &str = "sandbox-microsoft-client-secret";
 
 impl CalendlyConfig {
     /// `BOOKINGS_CALENDLY_URL` and `BOOKINGS_CALENDLY_TOKEN` alone, read exactly as
@@ -523,22 +711,23 @@ mod tests {
             config.google_calendar.base_url.as_str(),
             "http://sb:1/google/calendar/v3"
         );
-        assert_eq!(
-            config.google_oauth.token_url.as_str(),
-            "http://sb:1/google/oauth2/token"
-        );
+        let google = config
+            .google_oauth
+            .as_ref()
+            .expect("the default calendar is Google's");
+        assert_eq!(google.token_url.as_str(), "http://sb:1/google/oauth2/token");
         assert_eq!(config.hubspot.base_url.as_str(), "http://sb:1/hubspot");
         assert_eq!(config.calendly.base_url.as_str(), "http://sb:1/calendly");
         assert_eq!(
-            config.google_oauth.refresh_token.expose(),
+            google.refresh_token.expose(),
             booking_sandbox::defaults::GOOGLE_REFRESH_TOKEN
         );
         assert_eq!(
-            config.google_oauth.client_secret.expose(),
+            google.client_secret.expose(),
             booking_sandbox::defaults::GOOGLE_CLIENT_SECRET
         );
         assert_eq!(
-            config.google_oauth.client_id,
+            google.client_id,
             booking_sandbox::defaults::GOOGLE_CLIENT_ID
         );
         assert_eq!(
@@ -553,7 +742,14 @@ mod tests {
             config.sendgrid.api_key.expose(),
             booking_sandbox::defaults::SENDGRID_API_KEY
         );
-        assert_eq!(config.google_calendar.calendar_for(Some("ann")), "primary");
+        assert_eq!(
+            config.calendars.calendar_for(Some("ann")),
+            &CalendarRef::Google("primary".into())
+        );
+        assert!(
+            config.microsoft_identity.is_none(),
+            "no calendar is a Microsoft one"
+        );
         assert_eq!(config.sent_markers, SentMarkers::Crm);
     }
 
@@ -623,7 +819,7 @@ mod tests {
             "https://www.googleapis.com/calendar/v3"
         );
         assert_eq!(
-            config.google_oauth.token_url.as_str(),
+            config.google_oauth.as_ref().unwrap().token_url.as_str(),
             "https://oauth2.googleapis.com/token"
         );
         assert_eq!(config.hubspot.base_url.as_str(), "https://api.hubapi.com/");
@@ -632,7 +828,10 @@ mod tests {
             "https://api.calendly.com/"
         );
         assert_eq!(config.sendgrid.api_key.expose(), "real-value");
-        assert_eq!(config.google_oauth.client_id, "real-value");
+        assert_eq!(
+            config.google_oauth.as_ref().unwrap().client_id,
+            "real-value"
+        );
         // An explicit URL still wins.
         vars.push(("BOOKINGS_HUBSPOT_URL", "https://hubspot.internal/"));
         let config = production(&vars).unwrap();
@@ -681,28 +880,95 @@ mod tests {
     }
 
     #[test]
-    fn agents_can_have_their_own_calendars() {
+    fn agents_can_have_their_own_calendars_on_either_provider() {
         let config = config(&[
             (
-                "BOOKINGS_GOOGLE_AGENT_CALENDARS",
-                "ann=ann@x.test, bob=bob@x.test",
+                "BOOKINGS_AGENT_CALENDARS",
+                "ann=google:ann@x.test, bob=microsoft:bob@contoso.test",
             ),
-            ("BOOKINGS_GOOGLE_CALENDAR_ID", "team@x.test"),
+            ("BOOKINGS_DEFAULT_CALENDAR", "google:team@x.test"),
         ])
         .unwrap();
+        let calendars = &config.calendars;
         assert_eq!(
-            config.google_calendar.calendar_for(Some("bob")),
-            "bob@x.test"
+            calendars.calendar_for(Some("bob")),
+            &CalendarRef::Microsoft("bob@contoso.test".into())
         );
         assert_eq!(
-            config.google_calendar.calendar_for(Some("cy")),
-            "team@x.test"
+            calendars.calendar_for(Some("cy")),
+            &CalendarRef::Google("team@x.test".into())
         );
-        assert_eq!(config.google_calendar.calendar_for(None), "team@x.test");
-        let err = config_err(&[("BOOKINGS_GOOGLE_AGENT_CALENDARS", "ann")]);
+        assert_eq!(
+            calendars.agent_wire_ids()["bob"],
+            "microsoft:bob@contoso.test"
+        );
+        assert_eq!(calendars.agent_wire_ids()["ann"], "ann@x.test");
+        let microsoft = config.microsoft_identity.as_ref().unwrap();
+        assert_eq!(
+            microsoft.token_url().as_str(),
+            "http://127.0.0.1:8089/microsoft/login/sandbox-tenant/oauth2/v2.0/token"
+        );
+        assert!(config.google_oauth.is_some());
+        let err = config_err(&[("BOOKINGS_AGENT_CALENDARS", "ann")]);
         assert!(
             err.to_string()
-                .starts_with("BOOKINGS_GOOGLE_AGENT_CALENDARS is malformed")
+                .starts_with("BOOKINGS_AGENT_CALENDARS is malformed")
+        );
+    }
+
+    #[test]
+    fn a_bad_calendar_entry_is_refused_naming_the_entry() {
+        let err = config_err(&[("BOOKINGS_AGENT_CALENDARS", "ann=outlook:ann@x.test")]);
+        assert_eq!(err.var(), "BOOKINGS_AGENT_CALENDARS");
+        let text = err.to_string();
+        assert!(text.contains("\"ann=outlook:ann@x.test\""), "{text}");
+        assert!(text.contains("unknown calendar provider"), "{text}");
+        let err = config_err(&[("BOOKINGS_DEFAULT_CALENDAR", "primary")]);
+        assert!(err.to_string().contains("names no provider"), "{err}");
+        let err = config_err(&[("BOOKINGS_GOOGLE_AGENT_CALENDARS", "ann=a@x.test")]);
+        assert!(
+            err.to_string().contains("BOOKINGS_AGENT_CALENDARS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_the_providers_in_use_need_credentials() {
+        let microsoft_only = [
+            ("BOOKINGS_DEFAULT_CALENDAR", "microsoft:desk@contoso.test"),
+            ("BOOKINGS_SENDGRID_API_KEY", "k"),
+            ("BOOKINGS_HUBSPOT_TOKEN", "k"),
+            ("BOOKINGS_CALENDLY_TOKEN", "k"),
+        ];
+        let ConfigError::Missing { vars } = production(&microsoft_only).unwrap_err() else {
+            panic!("expected the Microsoft credentials to be missing");
+        };
+        assert_eq!(
+            vars,
+            [
+                "BOOKINGS_MICROSOFT_TENANT_ID",
+                "BOOKINGS_MICROSOFT_CLIENT_ID",
+                "BOOKINGS_MICROSOFT_CLIENT_SECRET"
+            ]
+        );
+        let mut vars = microsoft_only.to_vec();
+        vars.extend([
+            ("BOOKINGS_MICROSOFT_TENANT_ID", "t"),
+            ("BOOKINGS_MICROSOFT_CLIENT_ID", "c"),
+            ("BOOKINGS_MICROSOFT_CLIENT_SECRET", "s"),
+        ]);
+        let config = production(&vars).unwrap();
+        assert!(
+            config.google_oauth.is_none(),
+            "no Google credentials needed"
+        );
+        assert_eq!(
+            config.microsoft_graph.base_url.as_str(),
+            "https://graph.microsoft.com/v1.0"
+        );
+        assert_eq!(
+            config.microsoft_identity.unwrap().token_url().as_str(),
+            "https://login.microsoftonline.com/t/oauth2/v2.0/token"
         );
     }
 

@@ -16,6 +16,8 @@ pub enum Provider {
     HubSpot,
     SendGrid,
     Calendly,
+    MicrosoftGraph,
+    MicrosoftIdentity,
 }
 
 impl std::fmt::Display for Provider {
@@ -26,6 +28,8 @@ impl std::fmt::Display for Provider {
             Provider::HubSpot => "HubSpot",
             Provider::SendGrid => "SendGrid",
             Provider::Calendly => "Calendly",
+            Provider::MicrosoftGraph => "Microsoft Graph",
+            Provider::MicrosoftIdentity => "Microsoft identity platform",
         })
     }
 }
@@ -36,11 +40,13 @@ pub enum ProviderError {
     /// Retryable: the request never got an HTTP answer (timeout, refused, reset).
     #[error("{provider} could not be reached: {message}")]
     Transport { provider: Provider, message: String },
-    /// Retryable: the provider answered 5xx.
-    #[error("{provider} is unavailable ({status}): {body}")]
+    /// Retryable: the provider answered 5xx; after the delay it asked for, when it said
+    /// (Microsoft Graph's 503 and 504 carry `Retry-After`).
+    #[error("{provider} is unavailable ({status}){}: {body}", retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default())]
     Unavailable {
         provider: Provider,
         status: u16,
+        retry_after: Option<Duration>,
         body: String,
     },
     /// Retryable, after the delay the provider asked for when it said so.
@@ -132,6 +138,7 @@ impl ProviderError {
             500..=599 => ProviderError::Unavailable {
                 provider,
                 status,
+                retry_after,
                 body,
             },
             _ => ProviderError::Rejected {
@@ -163,7 +170,8 @@ impl ProviderError {
         let type_name = self.type_name();
         let non_retryable = !self.is_retryable();
         let next_retry_delay = match &self {
-            ProviderError::RateLimited { retry_after, .. } => *retry_after,
+            ProviderError::RateLimited { retry_after, .. }
+            | ProviderError::Unavailable { retry_after, .. } => *retry_after,
             _ => None,
         };
         ApplicationFailure::builder(self)

@@ -24,6 +24,9 @@ const REQUEST_ID_HEADERS: &[&str] = &[
     "x-message-id",
     "x-goog-request-id",
     "x-guploader-uploadid",
+    // Microsoft Graph and the identity platform.
+    "request-id",
+    "x-ms-request-id",
 ];
 
 /// A pooled HTTP client plus the redactor every logged body goes through.

@@ -148,6 +148,7 @@ pub mod activity {
     pub const LIST_CALENDAR_CHANGES: &str = "list_calendar_changes";
     pub const BOOKING_VIEWS: &str = "booking_views";
     pub const APPLY_BOOKING_COMMAND: &str = "apply_booking_command";
+    pub const KEEP_CALENDAR_POSITIONS: &str = "keep_calendar_positions";
 
     /// Every registered activity (each has an entry in the default table).
     pub const ALL: &[&str] = &[
@@ -163,6 +164,7 @@ pub mod activity {
         LIST_CALENDAR_CHANGES,
         BOOKING_VIEWS,
         APPLY_BOOKING_COMMAND,
+        KEEP_CALENDAR_POSITIONS,
     ];
 }
 

@@ -7,7 +7,11 @@
 //! is a `status` query per booking; repairs are signal-with-start with the same ids the webhook
 //! shim uses, so a late webhook after a repair is a duplicate the booking ignores.
 
-use std::{collections::BTreeSet, fmt, sync::Arc};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    sync::Arc,
+};
 
 use booking_proto::v1::{BookingRequest, BookingSnapshot, CancelSignal, RescheduleSignal};
 use chrono::{DateTime, Utc};
@@ -20,7 +24,14 @@ use temporalio_sdk::{
 };
 use tracing::Instrument;
 
-use crate::{calendar::CalendarClient, policy::activity};
+use crate::{
+    calendar::{
+        CalendarRef, Calendars,
+        microsoft::{DeltaItem, DeltaPosition},
+    },
+    error::ProviderError,
+    policy::activity,
+};
 
 /// Bookings queried at once by [`ReconcileActivities::booking_views`].
 const QUERY_CONCURRENCY: usize = 8;
@@ -89,8 +100,33 @@ pub enum Applied {
     Closed,
 }
 
+/// What [`BookingDirectory::keep_calendar_positions`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PositionsKept {
+    /// Written into the reconciliation schedule's input.
+    InSchedule,
+    /// The run was not started by the schedule (a manual or test run): nothing to write.
+    NotScheduled,
+}
+
+/// `keep_calendar_positions`: the positions a run ended at, for the schedule's next run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeepPositionsInput {
+    /// The run's workflow id: only runs the schedule started write to it.
+    pub run_workflow_id: String,
+    pub positions: BTreeMap<String, MailboxPosition>,
+}
+
 /// The booking engine as reconciliation sees it (implemented by the worker over Temporal).
 pub trait BookingDirectory: Send + Sync + fmt::Debug {
+    /// Writes `positions` into the reconciliation schedule's input (see
+    /// [`KeepPositionsInput`]); the rest of the input is left as it is.
+    fn keep_calendar_positions(
+        &self,
+        input: KeepPositionsInput,
+    ) -> BoxFuture<'_, Result<PositionsKept, DirectoryError>>;
+
     /// The booking's `status` snapshot, or `None` when no booking has this id.
     fn status<'a>(
         &'a self,
@@ -101,10 +137,32 @@ pub trait BookingDirectory: Send + Sync + fmt::Debug {
     fn apply(&self, command: BookingCommand) -> BoxFuture<'_, Result<Applied, DirectoryError>>;
 }
 
-/// `list_calendar_changes`: every event with a booking id changed since `updated_min`.
+/// `list_calendar_changes`: every event with a booking id changed since `updated_min`
+/// (Google) or since the mailbox's last delta position (Microsoft).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListCalendarChangesInput {
     pub updated_min: DateTime<Utc>,
+    /// The window a Microsoft delta round covers when it starts over (calendarView delta is
+    /// bounded by start times); unset in runs recorded before Microsoft support.
+    #[serde(default)]
+    pub window_start: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub window_end: Option<DateTime<Utc>>,
+    /// Where each Microsoft mailbox's delta rounds stand, by wire calendar id, as the previous
+    /// run left them (see [`CalendarChanges::positions`]).
+    #[serde(default)]
+    pub positions: BTreeMap<String, MailboxPosition>,
+}
+
+/// A Microsoft mailbox's delta position plus the bookings its events belong to: a deleted
+/// event comes back from delta as its id alone, so the booking it belonged to must be known
+/// from an earlier round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxPosition {
+    pub delta: DeltaPosition,
+    /// Graph event id -> booking id, for the engine's events in the round's window.
+    #[serde(default)]
+    pub bookings: BTreeMap<String, String>,
 }
 
 /// One booking's calendar event, as the calendar holds it now.
@@ -126,6 +184,9 @@ pub struct CalendarEventView {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CalendarChanges {
     pub events: Vec<CalendarEventView>,
+    /// Each Microsoft mailbox's position after this listing, for the next run's input.
+    #[serde(default)]
+    pub positions: BTreeMap<String, MailboxPosition>,
 }
 
 /// `booking_views`: what the engine believes about each of these bookings.
@@ -150,47 +211,40 @@ pub struct BookingView {
 /// The clients reconciliation's own activities use.
 #[derive(Debug, Clone)]
 pub struct ReconcileActivities {
-    calendar: CalendarClient,
+    calendars: Calendars,
+    /// Every calendar bookings may live on: the default one and each agent's.
+    configured: BTreeSet<CalendarRef>,
     directory: Arc<dyn BookingDirectory>,
 }
 
 impl ReconcileActivities {
-    pub fn new(calendar: CalendarClient, directory: Arc<dyn BookingDirectory>) -> Self {
+    pub fn new(
+        calendars: Calendars,
+        configured: BTreeSet<CalendarRef>,
+        directory: Arc<dyn BookingDirectory>,
+    ) -> Self {
         Self {
-            calendar,
+            calendars,
+            configured,
             directory,
         }
     }
 
-    /// Every calendar bookings may live on: the default one and each agent's.
-    fn calendars(&self) -> BTreeSet<String> {
-        let config = self.calendar.config();
-        std::iter::once(config.default_calendar_id.clone())
-            .chain(config.agent_calendars.values().cloned())
-            .collect()
-    }
-}
-
-#[activities]
-impl ReconcileActivities {
-    /// Events carrying a `booking_id` private property changed since `updated_min` on every
-    /// configured calendar, deleted ones included. Read-only.
-    #[activity(name = activity::LIST_CALENDAR_CHANGES)]
-    pub async fn list_calendar_changes(
-        self: Arc<Self>,
-        _ctx: ActivityContext,
-        input: ListCalendarChangesInput,
-    ) -> Result<CalendarChanges, ActivityError> {
-        let mut events = Vec::new();
-        for calendar_id in self.calendars() {
-            let listed = self
-                .calendar
-                .list_changed_events(&calendar_id, input.updated_min, None)
-                .await
-                .map_err(|e| e.into_activity_error())?;
-            events.extend(listed.into_iter().filter_map(|event| {
+    async fn google_changes(
+        &self,
+        calendar_id: &str,
+        updated_min: DateTime<Utc>,
+    ) -> Result<Vec<CalendarEventView>, ProviderError> {
+        let listed = self
+            .calendars
+            .google()
+            .list_changed_events(calendar_id, updated_min, None)
+            .await?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|event| {
                 Some(CalendarEventView {
-                    calendar_id: calendar_id.clone(),
+                    calendar_id: calendar_id.to_owned(),
                     booking_id: event.booking_id()?.to_owned(),
                     cancelled: event.is_cancelled(),
                     start: event.start.instant(),
@@ -198,9 +252,118 @@ impl ReconcileActivities {
                     summary: event.summary,
                     event_id: event.id,
                 })
-            }));
+            })
+            .collect())
+    }
+
+    /// One delta round of a mailbox. Changed events the position does not know are read once
+    /// to learn their booking id (delta cannot expand extended properties); events without a
+    /// `transactionId` were not made by the engine and are skipped unread.
+    async fn microsoft_changes(
+        &self,
+        calendar: &CalendarRef,
+        user: &str,
+        input: &ListCalendarChangesInput,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<CalendarEventView>, MailboxPosition), ProviderError> {
+        let wire = calendar.to_wire();
+        let window_start = input.window_start.unwrap_or(input.updated_min);
+        let window_end = input.window_end.unwrap_or(now + chrono::Duration::days(60));
+        // A round's window is fixed when it starts; once a quarter of the wanted horizon has
+        // passed beyond it, start a new round so tours far ahead stay covered.
+        let slack = (window_end - window_start) / 4;
+        let previous = input
+            .positions
+            .get(&wire)
+            .filter(|p| p.delta.window_end + slack >= window_end);
+        let graph = self.calendars.microsoft();
+        let round = graph
+            .delta_round(user, previous.map(|p| &p.delta), window_start, window_end)
+            .await?;
+        let mut bookings = match previous {
+            Some(p) if !round.full => p.bookings.clone(),
+            _ => BTreeMap::new(),
+        };
+        let mut views = Vec::new();
+        for item in round.items {
+            match item {
+                DeltaItem::Removed { event_id } => {
+                    if let Some(booking_id) = bookings.remove(&event_id) {
+                        views.push(CalendarEventView {
+                            calendar_id: wire.clone(),
+                            event_id,
+                            booking_id,
+                            cancelled: true,
+                            summary: None,
+                            start: None,
+                            end: None,
+                        });
+                    }
+                }
+                DeltaItem::Changed(event) => {
+                    let booking_id = match bookings.get(&event.id) {
+                        Some(known) => known.clone(),
+                        None if event.transaction_id.is_none() => continue,
+                        None => match graph.booking_id_of(user, &event.id).await? {
+                            Some(read) => match read.booking_id() {
+                                Some(id) => id.to_owned(),
+                                None => continue,
+                            },
+                            None => continue,
+                        },
+                    };
+                    bookings.insert(event.id.clone(), booking_id.clone());
+                    views.push(CalendarEventView {
+                        calendar_id: wire.clone(),
+                        booking_id,
+                        cancelled: event.is_cancelled,
+                        start: event.start_instant(),
+                        end: event.end_instant(),
+                        summary: event.subject,
+                        event_id: event.id,
+                    });
+                }
+            }
         }
-        Ok(CalendarChanges { events })
+        Ok((
+            views,
+            MailboxPosition {
+                delta: round.position,
+                bookings,
+            },
+        ))
+    }
+}
+
+#[activities]
+impl ReconcileActivities {
+    /// Events carrying a booking id changed on every configured calendar, deleted ones
+    /// included: on Google since `updated_min`, on Microsoft since the mailbox's position.
+    /// Read-only (a delta round only moves the position it returns).
+    #[activity(name = activity::LIST_CALENDAR_CHANGES)]
+    pub async fn list_calendar_changes(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ListCalendarChangesInput,
+    ) -> Result<CalendarChanges, ActivityError> {
+        let now = Utc::now();
+        let mut changes = CalendarChanges::default();
+        for calendar in &self.configured {
+            let listed = match calendar {
+                CalendarRef::Google(id) => self.google_changes(id, input.updated_min).await,
+                CalendarRef::Microsoft(user) => self
+                    .microsoft_changes(calendar, user, &input, now)
+                    .await
+                    .map(|(views, position)| {
+                        changes.positions.insert(calendar.to_wire(), position);
+                        views
+                    }),
+            };
+            changes
+                .events
+                .extend(listed.map_err(ProviderError::into_activity_error)?);
+        }
+        Ok(changes)
     }
 
     /// The `status` snapshot of each booking (none for an id no booking has). Read-only.
@@ -224,6 +387,20 @@ impl ReconcileActivities {
             .await
             .map_err(DirectoryError::into_activity_error)?;
         Ok(BookingViews { bookings })
+    }
+
+    /// Keeps the Microsoft delta positions a scheduled run ended at in the schedule's input,
+    /// so the next run continues from them. Idempotent: it writes the same positions again.
+    #[activity(name = activity::KEEP_CALENDAR_POSITIONS)]
+    pub async fn keep_calendar_positions(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: KeepPositionsInput,
+    ) -> Result<PositionsKept, ActivityError> {
+        self.directory
+            .keep_calendar_positions(input)
+            .await
+            .map_err(DirectoryError::into_activity_error)
     }
 
     /// Hands one repair to its booking. Idempotent: the booking ignores event ids it has seen

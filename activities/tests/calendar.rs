@@ -162,6 +162,7 @@ async fn move_and_free_busy_see_the_same_event() {
     .await
     .unwrap();
     let changed = cal
+        .google()
         .list_changed_events("primary", since, Some("bk-4"))
         .await
         .unwrap();

@@ -18,6 +18,8 @@ use crate::faults::{ChaosConfig, DropConnections, Faults, Injection, Latency};
 use crate::google_calendar::model::CalendarEventRecord;
 use crate::google_oauth::GoogleGrant;
 use crate::hubspot::store::CrmObject;
+use crate::microsoft::MicrosoftApp;
+use crate::microsoft::model::{GraphEventMove, GraphEventRecord};
 use crate::request_log::RequestRecord;
 use crate::sendgrid::model::SentEmail;
 
@@ -226,6 +228,87 @@ impl SandboxClient {
 
     pub async fn calendar_events(&self, include_deleted: bool) -> Result<Vec<CalendarEventRecord>> {
         self.get(&format!("/google/events?include_deleted={include_deleted}"))
+            .await
+    }
+
+    // ---- Microsoft identity platform and Graph ----
+
+    /// Every Graph calendar event of every mailbox, in creation order.
+    pub async fn graph_events(&self, include_deleted: bool) -> Result<Vec<GraphEventRecord>> {
+        self.get(&format!(
+            "/microsoft/events?include_deleted={include_deleted}"
+        ))
+        .await
+    }
+
+    /// Deletes an event as a person would in Outlook (the next delta round reports it).
+    pub async fn delete_graph_event(&self, id: &str) -> Result<()> {
+        self.send::<()>(
+            Method::POST,
+            &format!("/microsoft/events/{}/delete", segment(id)),
+            None,
+        )
+        .await
+    }
+
+    /// Moves an event as a person would in Outlook (the next delta round reports it).
+    pub async fn move_graph_event(
+        &self,
+        id: &str,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<GraphEventRecord> {
+        self.call(
+            Method::POST,
+            &format!("/microsoft/events/{}/move", segment(id)),
+            &GraphEventMove { start, end },
+        )
+        .await
+    }
+
+    pub async fn microsoft_apps(&self) -> Result<Vec<MicrosoftApp>> {
+        self.get("/microsoft/apps").await
+    }
+
+    /// The app's secret answers AADSTS7000222 (expired) until restored.
+    pub async fn expire_microsoft_secret(&self, client_id: &str) -> Result<()> {
+        self.send::<()>(
+            Method::POST,
+            &format!("/microsoft/apps/{}/expire-secret", segment(client_id)),
+            None,
+        )
+        .await
+    }
+
+    /// The app answers AADSTS7000112 (disabled) until restored.
+    pub async fn disable_microsoft_app(&self, client_id: &str) -> Result<()> {
+        self.send::<()>(
+            Method::POST,
+            &format!("/microsoft/apps/{}/disable", segment(client_id)),
+            None,
+        )
+        .await
+    }
+
+    /// Undoes [`Self::expire_microsoft_secret`] and [`Self::disable_microsoft_app`].
+    pub async fn restore_microsoft_app(&self, client_id: &str) -> Result<()> {
+        self.send::<()>(
+            Method::POST,
+            &format!("/microsoft/apps/{}/restore", segment(client_id)),
+            None,
+        )
+        .await
+    }
+
+    /// Every Graph access token expires now (401 `InvalidAuthenticationToken`).
+    pub async fn expire_microsoft_access_tokens(&self) -> Result<()> {
+        self.send::<()>(Method::POST, "/microsoft/access-tokens/expire", None)
+            .await
+    }
+
+    /// Every delta and skip token handed out so far answers 410 `SyncStateNotFound`.
+    pub async fn expire_graph_delta_tokens(&self) -> Result<()> {
+        self.send::<()>(Method::POST, "/microsoft/delta-tokens/expire", None)
             .await
     }
 

@@ -33,6 +33,15 @@ pub struct SandboxConfig {
     /// The calendar that the calendar id `primary` refers to.
     pub google_primary_calendar: String,
 
+    /// Directory (tenant) id of the pre-provisioned Microsoft app registration.
+    pub microsoft_tenant_id: String,
+    /// Application (client) id of the pre-provisioned Microsoft app registration.
+    pub microsoft_client_id: String,
+    /// Client secret of the pre-provisioned Microsoft app registration.
+    pub microsoft_client_secret: String,
+    /// Access-token lifetime of the Microsoft identity stand-in (real: 3599 s, `expires_in`).
+    pub microsoft_token_lifetime: Duration,
+
     /// HubSpot private-app token.
     pub hubspot_token: String,
     /// Requests allowed per rolling 10-second window (HubSpot's `ten_secondly_rolling` limit).
@@ -75,6 +84,10 @@ impl Default for SandboxConfig {
             google_client_secret: defaults::GOOGLE_CLIENT_SECRET.to_owned(),
             google_refresh_token: defaults::GOOGLE_REFRESH_TOKEN.to_owned(),
             google_primary_calendar: defaults::GOOGLE_PRIMARY_CALENDAR.to_owned(),
+            microsoft_tenant_id: defaults::MICROSOFT_TENANT_ID.to_owned(),
+            microsoft_client_id: defaults::MICROSOFT_CLIENT_ID.to_owned(),
+            microsoft_client_secret: defaults::MICROSOFT_CLIENT_SECRET.to_owned(),
+            microsoft_token_lifetime: Duration::from_secs(3599),
             hubspot_token: defaults::HUBSPOT_TOKEN.to_owned(),
             hubspot_limit_per_10s: 100,
             sendgrid_api_key: defaults::SENDGRID_API_KEY.to_owned(),

@@ -78,6 +78,7 @@ pub fn router() -> Router<Shared> {
         .route("/sendgrid/emails", delete(clear_emails))
         .route("/sendgrid/emails/count", get(email_count))
         .nest("/calendly", crate::calendly::control::router())
+        .nest("/microsoft", crate::microsoft::control::router())
         .fallback(|| async { ControlError::not_found("no such control endpoint") })
 }
 

@@ -29,5 +29,13 @@ pub const CALENDLY_EVENT_TYPE_UUID: &str = "SANDBOXTYPE00001";
 pub const CALENDLY_HOST_NAME: &str = "Sandbox Agent";
 /// Email of the Calendly host.
 pub const CALENDLY_HOST_EMAIL: &str = "agent@sandbox.test";
+/// Directory (tenant) id of the pre-provisioned Microsoft app registration.
+pub const MICROSOFT_TENANT_ID: &str = "sandbox-tenant";
+/// Application (client) id of the pre-provisioned Microsoft app registration.
+pub const MICROSOFT_CLIENT_ID: &str = "00000000-0000-4000-8000-5a4db0c11e47";
+/// Client secret of the pre-provisioned Microsoft app registration.
+pub const MICROSOFT_CLIENT_SECRET: &str = "sandbox-microsoft-client-secret";
+/// The scope of the client-credentials grant for Microsoft Graph.
+pub const MICROSOFT_GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 /// Default SandboxConfig port of the binary.
 pub const PORT: u16 = 8089;

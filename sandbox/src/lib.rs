@@ -41,6 +41,53 @@
 //! - Errors `{"error":{"code","message","errors":[{"domain","reason","message"}]}}`;
 //!   401 `authError` (bad, expired or revoked token) or `required` (no token).
 //!
+//! **Microsoft identity platform** (real `https://login.microsoftonline.com`), prefix
+//! `/microsoft/login`:
+//! - `POST /{tenant}/oauth2/v2.0/token`: form `grant_type=client_credentials`,
+//!   `client_id`, `client_secret`, `scope=https://graph.microsoft.com/.default` →
+//!   `{token_type, expires_in: 3599, ext_expires_in, access_token}`, `Cache-Control:
+//!   no-store`. Errors `{error, error_description: "AADSTS<N>: ... Trace ID: ...
+//!   Correlation ID: ... Timestamp: ...", error_codes, timestamp, trace_id,
+//!   correlation_id, error_uri}`: 400 `invalid_request` 90002 (unknown tenant), 900144
+//!   (missing parameter); 400 `unsupported_grant_type` 70003; 400 `unauthorized_client`
+//!   700016 (unknown client id), 7000112 (app disabled); 401 `invalid_client` 7000218 (no
+//!   secret), 7000215 (wrong secret), 7000222 (secret expired); 400 `invalid_scope`
+//!   1002012 (scope missing or not the Graph `.default`).
+//!
+//! **Microsoft Graph v1.0** (real `https://graph.microsoft.com/v1.0`), prefix
+//! `/microsoft/graph/v1.0`; `Authorization: Bearer` token from the identity stand-in
+//! (401 `InvalidAuthenticationToken`: "Access token is empty." or "Access token has
+//! expired or is not yet valid."). Any `{user}` (UPN or id, case-insensitive) exists:
+//! - `POST /users/{user}/calendar/events`: 201 with the event (`start`/`end` in `UTC`
+//!   only, else 400 `TimeZoneNotSupportedException`; bad attendee address 400
+//!   `ErrorInvalidRecipients`; extended-property id not `String {guid} Name <name>` 400
+//!   `ErrorInvalidExtendedPropertyValue`; end before start 400 `ErrorInvalidParameter`;
+//!   malformed body 400 `ErrorInvalidRequest`). A `transactionId` already held by a live
+//!   event of the mailbox answers 201 with that event and creates nothing.
+//! - `GET /users/{user}/calendar/events`: `$filter=singleValueExtendedProperties/Any(ep:
+//!   ep/id eq '...' and ep/value eq '...')` (any other 400 `ErrorInvalidUrlQueryFilter`),
+//!   `$expand=singleValueExtendedProperties($filter=id eq '...')`, `$top` (default 10) and
+//!   `$skip`, absolute `@odata.nextLink`.
+//! - `GET`/`PATCH`/`DELETE /users/{user}/calendar/events/{id}`: `$expand` as above; patch
+//!   changes only the given properties (extended properties upserted by id), bumps
+//!   `lastModifiedDateTime` and `changeKey`; delete 204; unknown or deleted 404
+//!   `ErrorItemNotFound`.
+//! - `POST /users/{user}/calendar/getSchedule`: per schedule `availabilityView` (0 free,
+//!   1 tentative, 2 busy, 3 oof, 4 workingElsewhere), `scheduleItems` (events not shown as
+//!   `free`), `workingHours`; a schedule id that is not an address carries
+//!   `error.responseCode: ErrorInvalidSmtpAddress`.
+//! - `GET /users/{user}/calendarView/delta?startDateTime=&endDateTime=` (`Prefer:
+//!   odata.maxpagesize=N`, default 100): absolute `@odata.nextLink` (`$skiptoken`) and
+//!   `@odata.deltaLink` (`$deltatoken`) from the request's `Host`; later rounds give
+//!   changed events in full and deleted or moved-out events as `{"@odata.type",
+//!   "id", "@removed": {"reason": "deleted"}}`. `$expand` (and `$filter`, `$orderby`,
+//!   `$search`, `$top`) 400 `ErrorInvalidUrlQuery`; unknown, garbled or expired token 410
+//!   `SyncStateNotFound`.
+//! - Errors `{"error":{"code","message","innerError":{"date","request-id",
+//!   "client-request-id"}}}`. Throttling (429 `TooManyRequests` with `Retry-After`, 503,
+//!   504) comes from fault injection: [`Injection::graph_throttled`],
+//!   [`Injection::graph_error`]; chaos mode answers Graph-shaped errors on these paths.
+//!
 //! **HubSpot CRM v3** (real `https://api.hubapi.com`), prefix `/hubspot`; private-app
 //! bearer token; `X-HubSpot-RateLimit-Max`/`-Remaining`/`-Interval-Milliseconds` on every
 //! answer; 429 `RATE_LIMIT` over the rolling ten-second limit. `{objectType}` is
@@ -100,6 +147,11 @@
 //!   (order and which webhooks to send are options), `GET /calendly/deliveries`, `POST
 //!   /calendly/deliveries/{id}/redeliver`, `POST /calendly/webhooks/raw`, `GET|PUT
 //!   /calendly/webhook` (target, signing key, enabled).
+//! - `GET /microsoft/events?include_deleted=` ([`GraphEventRecord`]), `POST
+//!   /microsoft/events/{id}/delete` and `/move` (`{start, end}`, [`GraphEventMove`]) as a
+//!   person would in Outlook (both show in delta), `GET /microsoft/apps`, `POST
+//!   /microsoft/apps/{client_id}/expire-secret|disable|restore`, `POST
+//!   /microsoft/access-tokens/expire`, `POST /microsoft/delta-tokens/expire`.
 //!
 //! Booking changes made through the control API answer after the first delivery attempt
 //! of their webhooks (in the requested order); retries run in the background.
@@ -112,6 +164,17 @@
 //!   calendar id exists, created on first use; `primary` is
 //!   [`SandboxConfig::google_primary_calendar`]); `If-None-Match`/304; quotas other than
 //!   what faults inject; the OAuth consent flow (only the refresh-token grant exists).
+//! - Microsoft: delegated auth, consent and every grant but client credentials with a
+//!   secret (no certificates, no `/common` or domain-name tenants); recurring events,
+//!   instances and `calendarView` itself (only its delta); time zones other than `UTC`
+//!   (no `Prefer: outlook.timezone`; times always come back in UTC); whether users and
+//!   mailboxes exist (any user id works, created on first use) and application access
+//!   policies; `$select`, `$orderby`, `$search` and any `$filter` but the
+//!   extended-property `any` one (unknown body properties such as `categories` are
+//!   accepted and ignored); multi-value extended properties; change notifications
+//!   (webhooks); throttling on its own (faults inject it); delta may report as removed an
+//!   event the client never saw (created and deleted, or changed outside the window,
+//!   between two rounds), which real Graph may leave out.
 //! - HubSpot: the search index's lag (search sees writes at once; the real one may take
 //!   seconds, so a create-then-search de-duplication can race there); the separate search
 //!   rate limit and the daily limit; companies, deals and other objects; association
@@ -135,6 +198,7 @@ mod faults;
 mod google_calendar;
 mod google_oauth;
 mod hubspot;
+mod microsoft;
 mod ratelimit;
 mod request_log;
 mod rng;
@@ -167,6 +231,8 @@ pub use google_calendar::model::{
 pub use google_oauth::GoogleGrant;
 pub use hubspot::schema::ObjectType as CrmObjectType;
 pub use hubspot::store::{CrmAssociation, CrmObject};
+pub use microsoft::MicrosoftApp;
+pub use microsoft::model::{GraphEventMove, GraphEventRecord};
 pub use request_log::{RequestOutcome, RequestRecord};
 pub use sendgrid::model::{MailAddress, MailContent, MailPersonalization, SentEmail};
 pub use server::{RunningSandbox, SandboxError, start};

@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "booking-sandbox",
     version,
-    about = "Local stand-ins for Google Calendar, Google OAuth, HubSpot, SendGrid and Calendly"
+    about = "Local stand-ins for Google Calendar, Google OAuth, Microsoft Graph, Microsoft identity platform, HubSpot, SendGrid and Calendly"
 )]
 struct Args {
     /// Interface to listen on.
@@ -59,6 +59,12 @@ struct Args {
     google_client_secret: String,
     #[arg(long, env = "SANDBOX_GOOGLE_REFRESH_TOKEN", default_value = defaults::GOOGLE_REFRESH_TOKEN)]
     google_refresh_token: String,
+    #[arg(long, env = "SANDBOX_MICROSOFT_TENANT_ID", default_value = defaults::MICROSOFT_TENANT_ID)]
+    microsoft_tenant_id: String,
+    #[arg(long, env = "SANDBOX_MICROSOFT_CLIENT_ID", default_value = defaults::MICROSOFT_CLIENT_ID)]
+    microsoft_client_id: String,
+    #[arg(long, env = "SANDBOX_MICROSOFT_CLIENT_SECRET", default_value = defaults::MICROSOFT_CLIENT_SECRET)]
+    microsoft_client_secret: String,
     #[arg(long, env = "SANDBOX_HUBSPOT_TOKEN", default_value = defaults::HUBSPOT_TOKEN)]
     hubspot_token: String,
     #[arg(long, env = "SANDBOX_SENDGRID_API_KEY", default_value = defaults::SENDGRID_API_KEY)]
@@ -87,6 +93,9 @@ impl Args {
             google_client_id: self.google_client_id,
             google_client_secret: self.google_client_secret,
             google_refresh_token: self.google_refresh_token,
+            microsoft_tenant_id: self.microsoft_tenant_id,
+            microsoft_client_id: self.microsoft_client_id,
+            microsoft_client_secret: self.microsoft_client_secret,
             hubspot_token: self.hubspot_token,
             sendgrid_api_key: self.sendgrid_api_key,
             calendly_token: self.calendly_token,

@@ -84,6 +84,25 @@ impl RunningSandbox {
         format!("{}/calendly", self.base_url)
     }
 
+    /// Root of the Microsoft identity platform (`.../microsoft/login`, followed by
+    /// `/{tenant}/oauth2/v2.0/token`).
+    pub fn microsoft_login_url(&self) -> String {
+        format!("{}/microsoft/login", self.base_url)
+    }
+
+    /// The client-credentials token endpoint of the configured tenant.
+    pub fn microsoft_token_url(&self) -> String {
+        format!(
+            "{}/microsoft/login/{}/oauth2/v2.0/token",
+            self.base_url, self.state.config.microsoft_tenant_id
+        )
+    }
+
+    /// Base URL of Microsoft Graph v1.0 (`.../microsoft/graph/v1.0`, followed by `/users/...`).
+    pub fn microsoft_graph_url(&self) -> String {
+        format!("{}{}", self.base_url, crate::microsoft::GRAPH_PREFIX)
+    }
+
     /// Stops accepting, closes connections, stops webhook retries and writes the snapshot.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
@@ -106,10 +125,12 @@ pub fn app(state: Shared) -> Router {
         .nest("/hubspot", crate::hubspot::router(state.clone()))
         .nest("/sendgrid", crate::sendgrid::router())
         .nest("/calendly", crate::calendly::router())
+        .nest("/microsoft/login", crate::microsoft::login_router())
+        .nest(crate::microsoft::GRAPH_PREFIX, crate::microsoft::graph_router())
         .nest("/_sandbox", crate::control::router())
         .fallback(|| async {
             crate::control::ControlError::not_found(
-                "unknown path: providers live under /google/calendar/v3, /google/oauth2, /hubspot, /sendgrid, /calendly; control under /_sandbox",
+                "unknown path: providers live under /google/calendar/v3, /google/oauth2, /hubspot, /sendgrid, /calendly, /microsoft/login, /microsoft/graph/v1.0; control under /_sandbox",
             )
         })
         .layer(middleware::from_fn_with_state(state.clone(), faults::layer))

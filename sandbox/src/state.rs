@@ -14,6 +14,7 @@ use crate::faults::Faults;
 use crate::google_calendar::CalendarState;
 use crate::google_oauth::OAuthState;
 use crate::hubspot::HubspotState;
+use crate::microsoft::MicrosoftState;
 use crate::ratelimit::{FixedWindow, RollingWindow};
 use crate::request_log::RequestLog;
 use crate::rng::SplitMix64;
@@ -30,6 +31,7 @@ pub struct Providers {
     pub hubspot: HubspotState,
     pub sendgrid: SendgridState,
     pub calendly: CalendlyState,
+    pub microsoft: MicrosoftState,
 }
 
 impl Providers {
@@ -40,11 +42,12 @@ impl Providers {
     }
 
     /// Makes sure what the configuration promises exists, also in a loaded snapshot
-    /// (the configured grant, the configured webhook subscription).
+    /// (the configured grant and Microsoft app, the configured webhook subscription).
     pub fn apply_config(&mut self, config: &SandboxConfig) {
         self.google_oauth.provision(config);
         self.google_calendar.ensure_epoch();
         self.calendly.apply_config(config);
+        self.microsoft.apply_config(config);
     }
 }
 

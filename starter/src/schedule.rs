@@ -21,10 +21,7 @@ use temporalio_client::{
 
 use crate::operator::OperatorError;
 
-/// The schedule's id.
-pub const SCHEDULE_ID: &str = "booking-reconciliation";
-/// Prefix of the workflow ids it starts (the server appends the scheduled time).
-pub const WORKFLOW_ID_PREFIX: &str = "reconcile";
+pub use booking_workflows::reconcile::{SCHEDULE_ID, WORKFLOW_ID_PREFIX};
 pub const INTERVAL: Duration = Duration::from_secs(3600);
 pub const CATCHUP_WINDOW: Duration = Duration::from_secs(600);
 

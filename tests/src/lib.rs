@@ -40,6 +40,9 @@ pub struct TestOptions {
     pub activity_policies: booking_activities::policy::PolicyTable,
     /// History length past which bookings continue as new (`None`: the production default).
     pub history_limit: Option<u32>,
+    /// Every agent's calendar (`BOOKINGS_DEFAULT_CALENDAR`, e.g. `microsoft:agent@contoso.test`;
+    /// `None`: the sandbox's Google `primary`).
+    pub default_calendar: Option<String>,
 }
 
 /// One test's private booking engine.
@@ -77,6 +80,7 @@ impl TestApp {
             follow_up,
             activity_policies,
             history_limit,
+            default_calendar,
         } = options;
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let data_dir = TempDir::new(&unique);
@@ -92,6 +96,13 @@ impl TestApp {
         let client = connect(&temporal_address).await;
         let mut config =
             WorkerConfig::for_sandbox(&task_queue, &sandbox_url).expect("the sandbox URL is valid");
+        if let Some(calendar) = &default_calendar {
+            config.providers = booking_activities::config::ProvidersConfig::for_sandbox_with(
+                &sandbox_url,
+                &[("BOOKINGS_DEFAULT_CALENDAR", calendar)],
+            )
+            .expect("the calendar entry is valid");
+        }
         config.follow_up = follow_up;
         config.activity_policies = activity_policies;
         if let Some(limit) = history_limit {
@@ -387,6 +398,20 @@ impl TestApp {
             .collect()
     }
 
+    /// Every Microsoft Graph event the sandbox holds for the booking, deleted ones included.
+    pub async fn graph_events(
+        &self,
+        booking: &BookingId,
+    ) -> Vec<booking_sandbox::GraphEventRecord> {
+        self.sandbox
+            .graph_events(true)
+            .await
+            .expect("the sandbox lists its Graph events")
+            .into_iter()
+            .filter(|event| event.booking_id.as_deref() == Some(booking.as_str()))
+            .collect()
+    }
+
     /// Waits for the booking's workflow to complete and returns its final snapshot.
     pub async fn result(&self, booking: &BookingId) -> BookingSnapshot {
         self.client
@@ -565,12 +590,20 @@ impl TestApp {
 impl TestApp {
     /// Runs one reconciliation (default window) on this test's worker and returns its report.
     pub async fn reconcile(&self) -> booking_workflows::reconcile::ReconcileReport {
-        use booking_workflows::reconcile::{ReconcileConfig, ReconcileWorkflow};
+        self.reconcile_with(Default::default()).await
+    }
+
+    /// Runs one reconciliation with `config` (e.g. the positions an earlier run reported).
+    pub async fn reconcile_with(
+        &self,
+        config: booking_workflows::reconcile::ReconcileConfig,
+    ) -> booking_workflows::reconcile::ReconcileReport {
+        use booking_workflows::reconcile::ReconcileWorkflow;
         let id = format!("reconcile-test-{}", uuid::Uuid::new_v4().simple());
         let options =
             temporalio_client::WorkflowStartOptions::new(self.task_queue.clone(), id).build();
         self.client
-            .start_workflow(ReconcileWorkflow::run, ReconcileConfig::default(), options)
+            .start_workflow(ReconcileWorkflow::run, config, options)
             .await
             .expect("reconciliation starts")
             .get_result(WorkflowGetResultOptions::default())
@@ -583,7 +616,7 @@ impl TestApp {
     pub async fn delete_calendar_event_by_hand(&self, booking: &BookingId) {
         let providers = booking_activities::config::ProvidersConfig::for_sandbox(&self.sandbox_url)
             .expect("the sandbox URL is valid");
-        let calendar_id = providers.google_calendar.default_calendar_id.clone();
+        let calendar_id = providers.calendars.default_calendar.to_wire();
         let activities =
             booking_activities::BookingActivities::new(providers).expect("the clients build");
         activities

@@ -134,8 +134,8 @@ impl WorkerConfig {
         SettingsSource {
             follow_up: self.follow_up.clone(),
             activities: self.activity_policies.clone(),
-            default_calendar_id: self.providers.google_calendar.default_calendar_id.clone(),
-            agent_calendars: self.providers.google_calendar.agent_calendars.clone(),
+            default_calendar_id: self.providers.calendars.default_calendar.to_wire(),
+            agent_calendars: self.providers.calendars.agent_wire_ids(),
             history_limit: self.history_limit,
         }
     }
@@ -205,6 +205,7 @@ pub fn build_worker(
     let activities = BookingActivities::new(config.providers.clone())?;
     let reconcile_activities = booking_activities::reconcile::ReconcileActivities::new(
         activities.calendar().clone(),
+        config.providers.calendars.all(),
         std::sync::Arc::new(reconcile::TemporalDirectory::new(
             client.clone(),
             &config.task_queue,

@@ -3,9 +3,14 @@
 
 use std::time::Duration;
 
-use booking_activities::reconcile::{Applied, BookingCommand, BookingDirectory, DirectoryError};
+use booking_activities::reconcile::{
+    Applied, BookingCommand, BookingDirectory, DirectoryError, KeepPositionsInput, PositionsKept,
+};
 use booking_proto::{domain::BookingId, v1::BookingSnapshot};
-use booking_workflows::BookingWorkflow;
+use booking_workflows::{
+    BookingWorkflow,
+    reconcile::{ReconcileConfig, ReconcileWorkflow, SCHEDULE_ID, WORKFLOW_ID_PREFIX},
+};
 use futures::{FutureExt, future::BoxFuture};
 use temporalio_client::{
     Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions,
@@ -80,7 +85,73 @@ fn started<T>(result: Result<T, WorkflowStartError>) -> Result<Applied, Director
     }
 }
 
+impl TemporalDirectory {
+    async fn keep_positions(
+        &self,
+        input: KeepPositionsInput,
+    ) -> Result<PositionsKept, DirectoryError> {
+        if !input
+            .run_workflow_id
+            .starts_with(&format!("{WORKFLOW_ID_PREFIX}-"))
+        {
+            return Ok(PositionsKept::NotScheduled);
+        }
+        let unavailable = |e: &dyn std::fmt::Display| DirectoryError::Unavailable(e.to_string());
+        let handle = self.client.get_schedule_handle(SCHEDULE_ID);
+        let description = match handle.describe(Default::default()).await {
+            Ok(d) => d,
+            Err(temporalio_client::schedules::ScheduleError::Rpc(status))
+                if status.code() == Code::NotFound =>
+            {
+                return Ok(PositionsKept::NotScheduled);
+            }
+            Err(e) => return Err(unavailable(&e)),
+        };
+        let temporalio_client::schedules::ScheduleDescriptionAction::StartWorkflow(action) =
+            description.action()
+        else {
+            return Ok(PositionsKept::NotScheduled);
+        };
+        if action.workflow_type() != booking_workflows::reconcile::WORKFLOW_TYPE
+            || action.task_queue() != self.task_queue
+        {
+            return Ok(PositionsKept::NotScheduled);
+        }
+        let mut config: ReconcileConfig = action
+            .args()
+            .await
+            .map_err(|e| unavailable(&e))?
+            .unwrap_or_default();
+        config.calendar_positions = input.positions;
+        let task_queue = self.task_queue.clone();
+        handle
+            .update(
+                move |update| {
+                    update.set_action(
+                        temporalio_client::schedules::ScheduleAction::start_workflow(
+                            ReconcileWorkflow::run,
+                            config,
+                            task_queue,
+                            WORKFLOW_ID_PREFIX,
+                        ),
+                    );
+                },
+                Default::default(),
+            )
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(PositionsKept::InSchedule)
+    }
+}
+
 impl BookingDirectory for TemporalDirectory {
+    fn keep_calendar_positions(
+        &self,
+        input: KeepPositionsInput,
+    ) -> BoxFuture<'_, Result<PositionsKept, DirectoryError>> {
+        bounded(self.keep_positions(input)).boxed()
+    }
+
     fn status<'a>(
         &'a self,
         booking_id: &'a str,

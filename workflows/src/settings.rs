@@ -24,7 +24,9 @@ pub const BOOKING_SETTINGS: &str = "booking_settings";
 pub struct BookingSettings {
     pub follow_up: FollowUpPolicy,
     pub activities: PolicyTable,
-    /// The Google calendar this booking's events go in (its agent's).
+    /// The calendar this booking's events go in (its agent's), in the wire form of
+    /// `booking_activities::calendar::CalendarRef`: a bare Google calendar id or
+    /// `microsoft:<userId>`. The workflow passes it through without reading it.
     pub calendar_id: String,
     /// History length past which a run hands the booking to a fresh run (continue-as-new).
     /// Recorded with the rest, so a replay decides exactly as the original run did; histories
@@ -48,7 +50,7 @@ pub struct SettingsSource {
     pub follow_up: FollowUpPolicy,
     pub activities: PolicyTable,
     pub default_calendar_id: String,
-    /// Agent id -> calendar id, for agents whose calendar is not the default one.
+    /// Agent id -> calendar (wire form), for agents whose calendar is not the default one.
     pub agent_calendars: BTreeMap<String, String>,
     /// See [`BookingSettings::history_limit`].
     pub history_limit: u32,

@@ -33,6 +33,30 @@ pub async fn spawn() -> TestEnv {
     }
 }
 
+/// Like [`spawn`], with `BOOKINGS_DEFAULT_CALENDAR` set to `calendar` (e.g.
+/// `microsoft:agent@contoso.test`), so that provider's credentials are configured.
+pub async fn spawn_with_calendar(calendar: &str) -> TestEnv {
+    let sandbox = booking_sandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox starts");
+    let control = sandbox.client();
+    let config = ProvidersConfig::for_sandbox_with(
+        &sandbox.base_url(),
+        &[("BOOKINGS_DEFAULT_CALENDAR", calendar)],
+    )
+    .expect("config");
+    let activities = BookingActivities::new(config).expect("activities");
+    let env = ActivityEnvironment::builder_with_default()
+        .register_activities(activities.clone())
+        .build();
+    TestEnv {
+        sandbox,
+        control,
+        activities,
+        env,
+    }
+}
+
 pub fn at(hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2030, 5, 6, hour, 0, 0).unwrap()
 }

@@ -80,7 +80,21 @@ pub async fn layer(State(state): State<Shared>, req: Request, next: Next) -> Res
 
 /// A transient server error in the shape of the provider owning `path`.
 fn server_error(path: &str, status: u16) -> Injection {
-    if path.starts_with("/google/oauth2") {
+    if path.starts_with("/microsoft/login") {
+        Injection::microsoft_login_error(
+            status,
+            "temporarily_unavailable",
+            50_196,
+            "The server is temporarily unavailable.",
+        )
+    } else if path.starts_with("/microsoft/") {
+        let (code, message) = if status == 503 {
+            ("serviceNotAvailable", "Service Unavailable")
+        } else {
+            ("generalException", "An unexpected error occurred.")
+        };
+        Injection::graph_error("", "", status, code, message).retry_after(1)
+    } else if path.starts_with("/google/oauth2") {
         Injection::oauth_error(status, "internal_failure", "Backend Error")
     } else if path.starts_with("/google/") {
         let (reason, message) = if status == 503 {
@@ -113,7 +127,16 @@ fn server_error(path: &str, status: u16) -> Injection {
 /// A 429 in the shape of the provider owning `path`, with `Retry-After`.
 fn rate_limited(path: &str, retry_after: u64) -> Injection {
     let reset = (time::now().timestamp() + i64::try_from(retry_after).unwrap_or(0)).to_string();
-    let injection = if path.starts_with("/google/oauth2") {
+    let injection = if path.starts_with("/microsoft/login") {
+        Injection::microsoft_login_error(
+            429,
+            "temporarily_unavailable",
+            50_196,
+            "The server encountered a client request loop. Please try your request again after some time.",
+        )
+    } else if path.starts_with("/microsoft/") {
+        Injection::graph_throttled("", "", retry_after)
+    } else if path.starts_with("/google/oauth2") {
         Injection::oauth_error(429, "rate_limit_exceeded", "Rate limit exceeded")
     } else if path.starts_with("/google/") {
         Injection::google_error("", "", 429, "rateLimitExceeded", "Rate Limit Exceeded")

@@ -144,6 +144,40 @@ impl Injection {
         Self::new(method, path_prefix, status).json(crate::calendly::error::body(title, message))
     }
 
+    /// A Microsoft Graph error (`{"error":{"code","message","innerError":{...}}}`), e.g. 503
+    /// `serviceNotAvailable`, 504 `gatewayTimeout`, 401 `InvalidAuthenticationToken`.
+    pub fn graph_error(
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        code: &str,
+        message: &str,
+    ) -> Self {
+        Self::new(method, path_prefix, status)
+            .json(crate::microsoft::error::body(code, message))
+            .header("Content-Type", crate::microsoft::error::ODATA_JSON)
+    }
+
+    /// Graph throttling: 429 `TooManyRequests` "Please retry again later." with
+    /// `Retry-After: <seconds>`.
+    pub fn graph_throttled(method: &str, path_prefix: &str, retry_after: u64) -> Self {
+        Self::graph_error(
+            method,
+            path_prefix,
+            429,
+            "TooManyRequests",
+            "Please retry again later.",
+        )
+        .retry_after(retry_after)
+    }
+
+    /// A Microsoft identity platform token error (`{"error","error_description":"AADSTS<N>:
+    /// ...","error_codes":[N],...}`), for any tenant's token endpoint.
+    pub fn microsoft_login_error(status: u16, error: &str, aadsts: u32, text: &str) -> Self {
+        Self::new("POST", "/microsoft/login/", status)
+            .json(crate::microsoft::login::error_body(error, aadsts, text))
+    }
+
     fn matches(&self, method: &str, path: &str) -> bool {
         self.times > 0 && matches(self.method.as_deref(), &self.path_prefix, method, path)
     }

@@ -16,6 +16,13 @@
 //!
 //! Every repair is idempotent, so a second run right after the first repairs nothing. A repair
 //! that fails for good is reported under `unresolved`; the run still completes and reports.
+//!
+//! Microsoft mailboxes are read by `calendarView/delta` rounds, which report deletions only
+//! relative to a position. The position each run ends at is in its report and, for runs the
+//! schedule started, written into the schedule's own input (`calendar_positions`), so the next
+//! hourly run starts from it: durable in Temporal, visible in the UI, never held in a worker's
+//! memory. A run whose position is lost (a schedule re-created) starts a full round, which
+//! sees every event in the window but not deletions made before it.
 
 pub mod plan;
 
@@ -26,7 +33,8 @@ use booking_activities::{
     inputs::ListScheduledChangesInput,
     policy::{PolicyTable, activity},
     reconcile::{
-        Applied, BookingCommand, BookingViewsInput, ListCalendarChangesInput, ReconcileActivities,
+        Applied, BookingCommand, BookingViewsInput, KeepPositionsInput, ListCalendarChangesInput,
+        MailboxPosition, ReconcileActivities,
     },
 };
 use chrono::{DateTime, Utc};
@@ -38,6 +46,14 @@ use plan::Repair;
 
 use crate::detached;
 pub use plan::{Orphan, Unresolved};
+
+/// Marks runs that keep Microsoft delta positions in the schedule's input.
+const KEEP_POSITIONS_PATCH: &str = "keep-calendar-positions";
+
+/// The schedule that starts reconciliation runs, and the prefix of their workflow ids (the
+/// server appends the scheduled time).
+pub const SCHEDULE_ID: &str = "booking-reconciliation";
+pub const WORKFLOW_ID_PREFIX: &str = "reconcile";
 
 /// Workflow type name, as schedules and visibility queries spell it.
 pub const WORKFLOW_TYPE: &str = "ReconcileWorkflow";
@@ -53,6 +69,9 @@ pub struct ReconcileConfig {
     /// Calendar events changed within this span are checked; longer than the schedule's
     /// interval, so consecutive runs overlap.
     pub calendar_changed_within_secs: u64,
+    /// Where each Microsoft mailbox's delta rounds stand, by wire calendar id: written by the
+    /// previous run (see the module doc).
+    pub calendar_positions: BTreeMap<String, MailboxPosition>,
 }
 
 impl Default for ReconcileConfig {
@@ -62,6 +81,7 @@ impl Default for ReconcileConfig {
             past_secs: DAY,
             ahead_secs: 60 * DAY,
             calendar_changed_within_secs: 2 * DAY,
+            calendar_positions: BTreeMap::new(),
         }
     }
 }
@@ -96,6 +116,10 @@ pub struct ReconcileReport {
     pub repaired: Repaired,
     pub orphans: Vec<Orphan>,
     pub unresolved: Vec<Unresolved>,
+    /// Each Microsoft mailbox's delta position after this run, the next run's
+    /// `calendar_positions`.
+    #[serde(default)]
+    pub calendar_positions: BTreeMap<String, MailboxPosition>,
 }
 
 #[workflow]
@@ -139,6 +163,9 @@ impl ReconcileWorkflow {
             ReconcileActivities::list_calendar_changes,
             ListCalendarChangesInput {
                 updated_min: now - span(config.calendar_changed_within_secs),
+                window_start: Some(window_start),
+                window_end: Some(window_end),
+                positions: config.calendar_positions.clone(),
             },
             opts(
                 activity::LIST_CALENDAR_CHANGES,
@@ -188,6 +215,30 @@ impl ReconcileWorkflow {
             }
         }
         report.unresolved = unresolved;
+        report.calendar_positions = calendar.positions;
+        // Runs before Microsoft support had no positions to keep; a run with none keeps none.
+        if !report.calendar_positions.is_empty() && ctx.patched(KEEP_POSITIONS_PATCH) {
+            let keep = detached::activity(
+                ctx,
+                ReconcileActivities::keep_calendar_positions,
+                KeepPositionsInput {
+                    run_workflow_id: ctx.workflow_id().to_owned(),
+                    positions: report.calendar_positions.clone(),
+                },
+                opts(
+                    activity::KEEP_CALENDAR_POSITIONS,
+                    "keep mailbox delta positions for the next run".into(),
+                ),
+            )
+            .await;
+            // The repairs are made; a position not kept only makes the next round a full one.
+            if let Err(e) = keep {
+                report.unresolved.push(Unresolved {
+                    subject: "calendar positions".into(),
+                    reason: format!("not kept for the next run: {e}"),
+                });
+            }
+        }
         Ok(report)
     }
 }

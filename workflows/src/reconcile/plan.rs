@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use booking_activities::{
+    calendar::CalendarRef,
     inputs::{
         CalendlyStatus, EnsureCalendarEventInput, InviteeSummary, MoveCalendarEventInput,
         ScheduledChanges, ScheduledEventSummary,
@@ -322,10 +323,17 @@ pub fn plan(
             }
             continue;
         };
-        let owned = s
-            .external_ids
-            .as_ref()
-            .is_some_and(|x| x.calendar_event_id == event.event_id);
+        // Google event ids derive from the booking id, so the id the booking recorded proves
+        // the event is the one it made. Graph chooses ids itself, and a restored event gets a
+        // new one: there the booking-id property the engine wrote is the proof, given the
+        // booking made an event at all.
+        let microsoft = matches!(
+            CalendarRef::from_wire(&event.calendar_id),
+            Ok(CalendarRef::Microsoft(_))
+        );
+        let owned = s.external_ids.as_ref().is_some_and(|x| {
+            x.calendar_event_id == event.event_id || (microsoft && !x.calendar_event_id.is_empty())
+        });
         // Only a live booking that made this event owns it; one being repaired above gets its
         // event from its own run.
         if !owned || !is_live(&s) || touched.contains(&event.booking_id) {

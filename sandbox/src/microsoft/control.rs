@@ -1,0 +1,139 @@
+//! Control and inspection of the Microsoft stand-ins, under `/_sandbox/microsoft`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::MicrosoftApp;
+use super::model::{GraphEventMove, GraphEventRecord};
+use crate::body::{JsonBody, PathParams, QueryPairs};
+use crate::control::ControlError;
+use crate::state::Shared;
+use crate::time;
+
+type Result<T> = std::result::Result<T, ControlError>;
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/events", get(events))
+        .route("/events/{id}/delete", post(delete_event))
+        .route("/events/{id}/move", post(move_event))
+        .route("/apps", get(apps))
+        .route("/apps/{client_id}/expire-secret", post(expire_secret))
+        .route("/apps/{client_id}/disable", post(disable))
+        .route("/apps/{client_id}/restore", post(restore))
+        .route("/access-tokens/expire", post(expire_access_tokens))
+        .route("/delta-tokens/expire", post(expire_delta_tokens))
+}
+
+/// `?include_deleted=true` adds deleted events (tombstones).
+async fn events(State(app): State<Shared>, query: QueryPairs) -> Json<Vec<GraphEventRecord>> {
+    let include_deleted = query.flag("include_deleted").unwrap_or(false);
+    Json(app.read(|p| p.microsoft.records(include_deleted)))
+}
+
+fn no_event(id: &str) -> ControlError {
+    ControlError::not_found(format!("no live Graph event with id {id}"))
+}
+
+/// Deletes as a person would in Outlook: the next delta round reports it removed.
+async fn delete_event(
+    State(app): State<Shared>,
+    PathParams(id, _): PathParams<String, ControlError>,
+) -> Result<StatusCode> {
+    app.change(|p| {
+        let (mailbox, _) = p.microsoft.find_mut(&id).ok_or_else(|| no_event(&id))?;
+        let event = mailbox
+            .events
+            .get_mut(&id)
+            .filter(|e| !e.deleted)
+            .ok_or_else(|| no_event(&id))?;
+        mailbox.change_seq += 1;
+        event.deleted = true;
+        event.touch(time::now(), mailbox.change_seq);
+        Ok(StatusCode::NO_CONTENT)
+    })
+}
+
+/// Moves as a person would in Outlook (recorded for delta).
+async fn move_event(
+    State(app): State<Shared>,
+    PathParams(id, _): PathParams<String, ControlError>,
+    JsonBody(to, _): JsonBody<GraphEventMove, ControlError>,
+) -> Result<Json<GraphEventRecord>> {
+    if to.end < to.start {
+        return Err(ControlError::new(
+            StatusCode::BAD_REQUEST,
+            "end must not be before start",
+        ));
+    }
+    app.change(|p| {
+        let (mailbox, user) = p.microsoft.find_mut(&id).ok_or_else(|| no_event(&id))?;
+        let event = mailbox
+            .events
+            .get_mut(&id)
+            .filter(|e| !e.deleted)
+            .ok_or_else(|| no_event(&id))?;
+        mailbox.change_seq += 1;
+        event.start_at = to.start;
+        event.end_at = to.end;
+        event.touch(time::now(), mailbox.change_seq);
+        Ok(Json(event.record(&user)))
+    })
+}
+
+async fn apps(State(app): State<Shared>) -> Json<Vec<MicrosoftApp>> {
+    Json(app.read(|p| p.microsoft.apps.values().cloned().collect()))
+}
+
+fn update_app(
+    app: &Shared,
+    client_id: &str,
+    f: impl FnOnce(&mut MicrosoftApp),
+) -> Result<StatusCode> {
+    app.change(|p| match p.microsoft.apps.get_mut(client_id) {
+        Some(a) => {
+            f(a);
+            Ok(StatusCode::NO_CONTENT)
+        }
+        None => Err(ControlError::not_found(format!(
+            "no Microsoft app with client id {client_id}"
+        ))),
+    })
+}
+
+async fn expire_secret(
+    State(app): State<Shared>,
+    PathParams(client_id, _): PathParams<String, ControlError>,
+) -> Result<StatusCode> {
+    update_app(&app, &client_id, |a| a.secret_expired = true)
+}
+
+async fn disable(
+    State(app): State<Shared>,
+    PathParams(client_id, _): PathParams<String, ControlError>,
+) -> Result<StatusCode> {
+    update_app(&app, &client_id, |a| a.disabled = true)
+}
+
+/// Undoes `expire-secret` and `disable`.
+async fn restore(
+    State(app): State<Shared>,
+    PathParams(client_id, _): PathParams<String, ControlError>,
+) -> Result<StatusCode> {
+    update_app(&app, &client_id, |a| {
+        a.disabled = false;
+        a.secret_expired = false;
+    })
+}
+
+async fn expire_access_tokens(State(app): State<Shared>) -> StatusCode {
+    app.change(|p| p.microsoft.expire_access_tokens(time::now()));
+    StatusCode::NO_CONTENT
+}
+
+async fn expire_delta_tokens(State(app): State<Shared>) -> StatusCode {
+    app.change(|p| p.microsoft.renew_delta_epoch());
+    StatusCode::NO_CONTENT
+}
