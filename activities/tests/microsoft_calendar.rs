@@ -486,10 +486,8 @@ async fn delta_rounds_report_creations_hand_deletes_and_hand_moves() {
 async fn racing_creations_make_one_event_through_the_transaction_id() {
     let t = spawn().await;
     let cal = t.activities.calendar();
-    let (a, b) = tokio::join!(
-        cal.ensure_event(&ensure("bk-13", 10)),
-        cal.ensure_event(&ensure("bk-13", 10))
-    );
+    let input = ensure("bk-13", 10);
+    let (a, b) = tokio::join!(cal.ensure_event(&input), cal.ensure_event(&input));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.event_id, b.event_id);
     let all = events(&t, true).await;

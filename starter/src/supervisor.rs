@@ -70,6 +70,9 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
     )
     .context("the provider sandbox did not start")?;
 
+    // One demo agent per calendar provider, unless the user configured their own agents.
+    let agent_calendars = std::env::var("BOOKINGS_AGENT_CALENDARS")
+        .unwrap_or_else(|_| crate::demo::demo_agent_calendars());
     let worker = spawn_service(
         "booking-worker",
         &data_dir,
@@ -79,6 +82,7 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
             ("TEMPORAL_NAMESPACE", config.dev_server.namespace.as_str()),
             ("BOOKINGS_TASK_QUEUE", config.task_queue.as_str()),
             ("BOOKINGS_SANDBOX_URL", sandbox_url.as_str()),
+            ("BOOKINGS_AGENT_CALENDARS", agent_calendars.as_str()),
         ],
     )?;
     let shim_port_text = shim_port.to_string();
@@ -105,11 +109,17 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
     )
     .await
     .context("could not ensure the reconciliation schedule")?;
-    let demo = crate::demo::demo_request(chrono::Utc::now());
-    let booking_id = booking_client::start_booking(&client, &config.task_queue, demo).await?;
+    let now = chrono::Utc::now();
+    let booking_id =
+        booking_client::start_booking(&client, &config.task_queue, crate::demo::demo_request(now))
+            .await?;
+    let microsoft_demo = crate::demo::demo_request_for(now, crate::demo::MICROSOFT_AGENT);
+    let microsoft_id =
+        booking_client::start_booking(&client, &config.task_queue, microsoft_demo).await?;
     wait_for_first_step(&client, &booking_id).await?;
+    wait_for_first_step(&client, &microsoft_id).await?;
 
-    print_banner(&config, &booking_id, &sandbox_url, shim_port);
+    print_banner(&config, &booking_id, &microsoft_id, &sandbox_url, shim_port);
 
     let outcome = tokio::select! {
         _ = booking_worker::wait_for_stop_signal() => Ok(()),
@@ -164,7 +174,13 @@ async fn wait_for_first_step(
     }
 }
 
-fn print_banner(config: &UpConfig, booking_id: &BookingId, sandbox_url: &str, shim_port: u16) {
+fn print_banner(
+    config: &UpConfig,
+    booking_id: &BookingId,
+    microsoft_id: &BookingId,
+    sandbox_url: &str,
+    shim_port: u16,
+) {
     let ui = config
         .dev_server
         .ui_url()
@@ -175,9 +191,11 @@ fn print_banner(config: &UpConfig, booking_id: &BookingId, sandbox_url: &str, sh
     println!(
         "\nThe booking engine is running.\n\
          \n  Temporal Web UI      {ui}\
-         \n  demo booking         {ui}/namespaces/{ns}/workflows/{wf}\
+         \n  demo booking         {ui}/namespaces/{ns}/workflows/{wf} (Google Calendar agent)\
+         \n  demo booking         {ui}/namespaces/{ns}/workflows/{ms_wf} (Microsoft 365 agent)\
          \n  Temporal frontend    {address} (namespace {ns}, task queue {tq})\
          \n  provider sandbox     {sandbox_url}/_sandbox/sendgrid/emails (what was sent)\
+         \n                       {sandbox_url}/_sandbox/microsoft/events (Microsoft 365 calendars)\
          \n  webhook shim         http://127.0.0.1:{shim_port}/openapi.json (Calendly webhooks go here)\
          \n  reconciliation       hourly schedule {schedule} (`bookings schedule describe`)\
          \n  logs and data        {data}\
@@ -189,6 +207,7 @@ fn print_banner(config: &UpConfig, booking_id: &BookingId, sandbox_url: &str, sh
          \n  {bookings} signal confirm {id}\
          \n\nPress Ctrl-C to stop everything.",
         wf = booking_id.workflow_id(),
+        ms_wf = microsoft_id.workflow_id(),
         tq = config.task_queue,
         schedule = crate::schedule::SCHEDULE_ID,
         data = config.dev_server.data_dir.display(),

@@ -141,6 +141,7 @@ fn compose_secrets_fail_closed() {
         "BOOKINGS_SENDGRID_API_KEY_FILE",
         "BOOKINGS_GOOGLE_CLIENT_SECRET_FILE",
         "BOOKINGS_GOOGLE_REFRESH_TOKEN_FILE",
+        "BOOKINGS_MICROSOFT_CLIENT_SECRET_FILE",
         "BOOKINGS_HUBSPOT_TOKEN_FILE",
     ] {
         assert!(

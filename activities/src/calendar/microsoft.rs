@@ -159,6 +159,8 @@ fn classify(answer: Answer) -> ProviderError {
 }
 
 /// One item of a `calendarView/delta` round.
+// Items live only for one round and are consumed by value; boxing the event buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeltaItem {
     /// Created or updated (booking id not included: delta cannot expand properties).

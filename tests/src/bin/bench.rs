@@ -349,7 +349,7 @@ impl Signer {
 fn agent_calendars() -> String {
     (0..AGENTS)
         .flat_map(|k| [format!("agent-bench-{k}"), format!("agent-idle-{k}")])
-        .map(|agent| format!("{agent}={agent}@bench.test"))
+        .map(|agent| format!("{agent}=google:{agent}@bench.test"))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -873,7 +873,7 @@ async fn run_with_server(
     // its own, as in a real agency: with one shared calendar each free/busy check and each
     // calendar-event lookup scans every idle booking's event.
     let mut worker_env = common(&task_queue);
-    worker_env.push(("BOOKINGS_GOOGLE_AGENT_CALENDARS", agent_calendars()));
+    worker_env.push(("BOOKINGS_AGENT_CALENDARS", agent_calendars()));
     let mut worker = spawn_logged(dir, "booking-worker", &[], &worker_env, LOG)?;
     wait_http(&format!("{shim_url}/readyz"), Duration::from_secs(60)).await?;
     // A second shim on a task queue no worker polls, for the load scenario.
