@@ -81,6 +81,15 @@ pub enum BookingCommand {
 }
 
 impl BookingCommand {
+    /// The booking's request (what a start would start).
+    pub fn request(&self) -> &BookingRequest {
+        match self {
+            Self::Start { request }
+            | Self::Cancel { request, .. }
+            | Self::Reschedule { request, .. } => request,
+        }
+    }
+
     pub fn booking_id(&self) -> &str {
         match self {
             Self::Start { request }

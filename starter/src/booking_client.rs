@@ -11,6 +11,7 @@ use booking_proto::{
     },
 };
 use booking_workflows::BookingWorkflow;
+use booking_workflows::booking::summary;
 use temporalio_client::{
     Client, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
     errors::{WorkflowInteractionError, WorkflowQueryError, WorkflowStartError},
@@ -40,7 +41,10 @@ pub async fn start_booking(
     request: BookingRequest,
 ) -> Result<BookingId, BookingClientError> {
     let booking = ValidBooking::parse(request)?;
-    let options = WorkflowStartOptions::new(task_queue, booking.booking_id.workflow_id()).build();
+    let options = WorkflowStartOptions::new(task_queue, booking.booking_id.workflow_id())
+        .static_summary(summary::start_summary(&booking))
+        .static_details(summary::start_details(&booking))
+        .build();
     match client
         .start_workflow(BookingWorkflow::run, booking.request.clone(), options)
         .await

@@ -26,6 +26,8 @@ pub struct UpConfig {
     pub dev_server: DevServerConfig,
     pub sandbox_port: u16,
     pub shim_port: u16,
+    pub worker_metrics_port: u16,
+    pub worker_health_port: u16,
     pub task_queue: String,
 }
 
@@ -73,6 +75,8 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
     // One demo agent per calendar provider, unless the user configured their own agents.
     let agent_calendars = std::env::var("BOOKINGS_AGENT_CALENDARS")
         .unwrap_or_else(|_| crate::demo::demo_agent_calendars());
+    let metrics_addr = format!("127.0.0.1:{}", config.worker_metrics_port);
+    let health_addr = format!("127.0.0.1:{}", config.worker_health_port);
     let worker = spawn_service(
         "booking-worker",
         &data_dir,
@@ -83,6 +87,8 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
             ("BOOKINGS_TASK_QUEUE", config.task_queue.as_str()),
             ("BOOKINGS_SANDBOX_URL", sandbox_url.as_str()),
             ("BOOKINGS_AGENT_CALENDARS", agent_calendars.as_str()),
+            ("BOOKINGS_WORKER_METRICS_ADDR", metrics_addr.as_str()),
+            ("BOOKINGS_WORKER_HEALTH_ADDR", health_addr.as_str()),
         ],
     )?;
     let shim_port_text = shim_port.to_string();
@@ -197,6 +203,7 @@ fn print_banner(
          \n  provider sandbox     {sandbox_url}/_sandbox/sendgrid/emails (what was sent)\
          \n                       {sandbox_url}/_sandbox/microsoft/events (Microsoft 365 calendars)\
          \n  webhook shim         http://127.0.0.1:{shim_port}/openapi.json (Calendly webhooks go here)\
+         \n  worker               http://127.0.0.1:{metrics_port}/metrics (Temporal SDK metrics), http://127.0.0.1:{health_port}/readyz\
          \n  reconciliation       hourly schedule {schedule} (`bookings schedule describe`)\
          \n  logs and data        {data}\
          \n\nTry, in another terminal (the exports point every command at this system):\
@@ -208,6 +215,8 @@ fn print_banner(
          \n\nPress Ctrl-C to stop everything.",
         wf = booking_id.workflow_id(),
         ms_wf = microsoft_id.workflow_id(),
+        metrics_port = config.worker_metrics_port,
+        health_port = config.worker_health_port,
         tq = config.task_queue,
         schedule = crate::schedule::SCHEDULE_ID,
         data = config.dev_server.data_dir.display(),

@@ -6,7 +6,9 @@
 use booking_proto::{domain::TourSlot, v1::BookingStatus};
 use booking_sandbox::Injection;
 use booking_starter::booking_client::BookingSignal;
-use booking_tests::{TestApp, TestOptions, booking_starting_in, hours_as_seconds};
+use booking_tests::{
+    TestApp, TestOptions, WAIT, booking_starting_in, eventually, hours_as_seconds,
+};
 use booking_workflows::{
     lifecycle::{FollowUpPolicy, Span},
     reconcile::ReconcileConfig,
@@ -267,4 +269,68 @@ async fn reconciliation_restores_a_deleted_graph_event_and_moves_back_a_moved_on
         .await;
     assert_eq!(third.repaired.total(), 0, "{third:#?}");
     assert!(third.unresolved.is_empty(), "{third:#?}");
+}
+
+/// The schedule's input as the schedule now holds it.
+async fn scheduled_config(app: &TestApp) -> Option<ReconcileConfig> {
+    let description = app
+        .client
+        .get_schedule_handle(booking_starter::schedule::SCHEDULE_ID)
+        .describe(Default::default())
+        .await
+        .ok()?;
+    let temporalio_client::schedules::ScheduleDescriptionAction::StartWorkflow(action) =
+        description.action()
+    else {
+        return None;
+    };
+    action.args::<ReconcileConfig>().await.ok()?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_runs_hand_their_mailbox_positions_to_the_next_run_through_the_schedule() {
+    let app = TestApp::spawn_with(graph_options()).await;
+    let id = app.start(booking_starting_in(Duration::days(2))).await;
+    app.snapshot_where(&id, "the Graph event", has_event).await;
+    booking_starter::schedule::ensure(&app.client, &app.task_queue, &ReconcileConfig::default())
+        .await
+        .expect("the schedule is created");
+    let wire = format!("microsoft:{MAILBOX}");
+
+    booking_starter::schedule::trigger(&app.client)
+        .await
+        .expect("the schedule runs now");
+    let first = eventually("the first run's position in the schedule", WAIT, || async {
+        scheduled_config(&app)
+            .await
+            .and_then(|c| c.calendar_positions.get(&wire).cloned())
+    })
+    .await;
+    assert!(
+        first.bookings.values().any(|b| b == id.as_str()),
+        "{first:#?}"
+    );
+
+    // Deleted by hand between two scheduled runs: only a run continuing the first one's delta
+    // round can see it, since a deleted Graph event is no longer listed anywhere.
+    let event = app.graph_events(&id).await.remove(0);
+    app.sandbox.delete_graph_event(&event.id).await.unwrap();
+    booking_starter::schedule::trigger(&app.client)
+        .await
+        .expect("the schedule runs again");
+    let restored = eventually("the event restored by the second run", WAIT, || async {
+        let live: Vec<_> = app
+            .graph_events(&id)
+            .await
+            .into_iter()
+            .filter(|e| !e.deleted)
+            .collect();
+        (live.len() == 1).then(|| live[0].clone())
+    })
+    .await;
+    assert_ne!(
+        restored.id, event.id,
+        "a new event in place of the deleted one"
+    );
+    assert_eq!(restored.start, event.start);
 }

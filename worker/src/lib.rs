@@ -6,6 +6,7 @@
 //! server to a cluster or Temporal Cloud is configuration, not code.
 
 pub mod ledger;
+pub mod observability;
 pub mod reconcile;
 pub mod tuning;
 

@@ -1,8 +1,11 @@
 //! `booking-worker`: runs booking workflows and activities until SIGINT or SIGTERM.
 
 use anyhow::Context;
-use booking_worker::{WorkerConfig, build_worker, connect, wait_for_stop_signal};
-use temporalio_sdk::runtime::Runtime;
+use booking_worker::{
+    WorkerConfig, build_worker, connect,
+    observability::{self, ObservabilityConfig},
+    wait_for_stop_signal,
+};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -14,9 +17,16 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     let config = WorkerConfig::from_env()?;
-    let runtime = Runtime::from_current_tokio(Default::default())
-        .map_err(|e| anyhow::anyhow!("could not start the Temporal runtime: {e}"))?;
+    let published = ObservabilityConfig::from_lookup(|var| std::env::var(var).ok())?;
+    let (runtime, metrics) = observability::runtime(published.metrics_addr)?;
+    if let Some(addr) = metrics {
+        tracing::info!(%addr, "Temporal SDK metrics served for Prometheus");
+    }
     let client = connect().await?;
+    if let Some(addr) = published.health_addr {
+        let addr = observability::serve_health(addr, client.clone()).await?;
+        tracing::info!(%addr, "health endpoint: /healthz (liveness), /readyz (Temporal answers)");
+    }
     let mut worker = build_worker(&runtime, client, &config)?;
     let shutdown = worker.shutdown_handle();
     tokio::spawn(async move {

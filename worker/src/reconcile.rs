@@ -6,9 +6,13 @@ use std::time::Duration;
 use booking_activities::reconcile::{
     Applied, BookingCommand, BookingDirectory, DirectoryError, KeepPositionsInput, PositionsKept,
 };
-use booking_proto::{domain::BookingId, v1::BookingSnapshot};
+use booking_proto::{
+    domain::{BookingId, ValidBooking},
+    v1::{BookingRequest, BookingSnapshot},
+};
 use booking_workflows::{
     BookingWorkflow,
+    booking::summary,
     reconcile::{ReconcileConfig, ReconcileWorkflow, SCHEDULE_ID, WORKFLOW_ID_PREFIX},
 };
 use futures::{FutureExt, future::BoxFuture};
@@ -46,14 +50,20 @@ impl TemporalDirectory {
     }
 
     /// As the webhook shim starts bookings: an existing run is reused, and a closed booking's
-    /// id is never started again.
-    fn start_options(&self, booking_id: &str) -> Result<WorkflowStartOptions, DirectoryError> {
-        let id = BookingId::parse(booking_id)
-            .map_err(|m| DirectoryError::Refused(format!("booking id {booking_id:?}: {m}")))?;
+    /// id is never started again. The UI's list shows the booking's summary from the start.
+    fn start_options(
+        &self,
+        request: &BookingRequest,
+    ) -> Result<WorkflowStartOptions, DirectoryError> {
+        let booking = ValidBooking::parse(request.clone()).map_err(|e| {
+            DirectoryError::Refused(format!("booking {:?}: {e}", request.booking_id))
+        })?;
         Ok(
-            WorkflowStartOptions::new(self.task_queue.clone(), id.workflow_id())
+            WorkflowStartOptions::new(self.task_queue.clone(), booking.booking_id.workflow_id())
                 .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
                 .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+                .static_summary(summary::start_summary(&booking))
+                .static_details(summary::start_details(&booking))
                 .build(),
         )
     }
@@ -180,7 +190,7 @@ impl BookingDirectory for TemporalDirectory {
 
     fn apply(&self, command: BookingCommand) -> BoxFuture<'_, Result<Applied, DirectoryError>> {
         async move {
-            let options = self.start_options(command.booking_id())?;
+            let options = self.start_options(command.request())?;
             bounded(async {
                 match command {
                     BookingCommand::Start { request } => started(

@@ -22,6 +22,12 @@ pub struct DevServerArgs {
     /// The webhook shim's port (`bookings up`).
     #[arg(long, env = "BOOKINGS_SHIM_PORT", default_value_t = 8090)]
     shim_port: u16,
+    /// The worker's Prometheus metrics (the Temporal SDK's `temporal_` metrics; `bookings up`).
+    #[arg(long, env = "BOOKINGS_WORKER_METRICS_PORT", default_value_t = 9464)]
+    worker_metrics_port: u16,
+    /// The worker's `/healthz` and `/readyz` (`bookings up`).
+    #[arg(long, env = "BOOKINGS_WORKER_HEALTH_PORT", default_value_t = 9465)]
+    worker_health_port: u16,
     #[arg(long, env = "TEMPORAL_NAMESPACE", default_value = "default")]
     namespace: String,
     /// The Temporal CLI executable (scripts/bootstrap installs it).
@@ -51,6 +57,8 @@ pub async fn up(args: DevServerArgs, task_queue: String) -> anyhow::Result<()> {
         dev_server: args.config()?,
         sandbox_port: args.sandbox_port,
         shim_port: args.shim_port,
+        worker_metrics_port: args.worker_metrics_port,
+        worker_health_port: args.worker_health_port,
         task_queue,
     })
     .await

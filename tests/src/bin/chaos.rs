@@ -7,6 +7,14 @@
 //! from the sandbox's inspection API and the bookings' `status` queries, scans every process
 //! log for configured secrets, prints a report, and exits non-zero on any violation.
 //!
+//! Both calendar providers take part: Calendly's host (every Calendly booking's agent) and one
+//! form agent are on the default calendar, Google `primary`; the other form agent, which most
+//! form bookings name, is on a Microsoft 365 mailbox through Microsoft Graph
+//! (`BOOKINGS_AGENT_CALENDARS`), so roughly half the bookings go to each provider. Graph gets
+//! its own faults (throttling with `Retry-After`, 503s, expired access tokens) and its client
+//! secret expires while the Google grant is revoked; the calendar invariants read each
+//! booking's provider.
+//!
 //! ```sh
 //! scripts/chaos --bookings 300            # or: cargo run -p booking-tests --bin chaos -- ...
 //! scripts/chaos --bookings 30 --seed 7    # the CI size; the same seed replays the same script
@@ -28,8 +36,8 @@ use booking_proto::{
     v1::{BookingSnapshot, BookingStatus},
 };
 use booking_sandbox::{
-    BookInvitee, CancelInvitee, ChaosConfig, RawWebhook, RequestOutcome, RescheduleInvitee,
-    RescheduleOrder, SandboxClient,
+    BookInvitee, CancelInvitee, ChaosConfig, Injection, RawWebhook, RequestOutcome,
+    RescheduleInvitee, RescheduleOrder, SandboxClient,
 };
 use booking_starter::{
     booking_client::{self, BookingSignal},
@@ -124,6 +132,29 @@ enum Source {
     Form,
 }
 
+/// The calendar provider of a booking's agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Provider {
+    Google,
+    Microsoft,
+}
+
+/// Calendly's host: the agent of every Calendly booking (the sandbox has one host), on the
+/// default calendar.
+const CALENDLY_AGENT: &str = booking_sandbox::defaults::CALENDLY_HOST_EMAIL;
+/// The form agent on the default calendar (Google `primary`, shared with Calendly's host).
+const FORM_GOOGLE_AGENT: &str = "agent-chaos";
+/// The form agent on a Microsoft 365 mailbox.
+const FORM_GRAPH_AGENT: &str = "agent-chaos-graph";
+/// That agent's mailbox (Graph user id).
+const GRAPH_MAILBOX: &str = "tours-graph@chaos.example.com";
+/// Share of the form bookings whose agent is [`FORM_GRAPH_AGENT`] (Calendly's are all Google).
+const FORM_GRAPH_PERCENT: u64 = 80;
+/// The sandbox's Microsoft app registration (the worker's default client id).
+const MICROSOFT_APP: &str = booking_sandbox::defaults::MICROSOFT_CLIENT_ID;
+/// Every Graph calendar call of the engine is under this prefix.
+const GRAPH_EVENTS_PREFIX: &str = "/microsoft/graph/v1.0/users/";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Plan {
     /// Created, never answered: stays pending (reminders, call task).
@@ -143,6 +174,9 @@ struct Scripted {
     index: usize,
     source: Source,
     plan: Plan,
+    /// The agent the booking names, and the provider of that agent's calendar.
+    agent: &'static str,
+    provider: Provider,
     email: String,
     slot: TourSlot,
     moved_to: TourSlot,
@@ -191,13 +225,15 @@ struct Secrets {
     calendly_signing: String,
     google_client_secret: String,
     google_refresh: String,
+    microsoft_client_secret: String,
     form_token: String,
     operator_token: String,
     link_secret: String,
 }
 
 impl Secrets {
-    fn new(rng: &mut Rng) -> Self {
+    /// `side` draws what was added later, so a seed's script is what it was before.
+    fn new(rng: &mut Rng, side: &mut Rng) -> Self {
         Self {
             sendgrid: format!("SG.chaos-{}", rng.hex()),
             hubspot: format!("pat-chaos-{}", rng.hex()),
@@ -205,6 +241,7 @@ impl Secrets {
             calendly_signing: format!("signing-chaos-{}", rng.hex()),
             google_client_secret: format!("gsecret-chaos-{}", rng.hex()),
             google_refresh: format!("grefresh-chaos-{}", rng.hex()),
+            microsoft_client_secret: format!("mssecret-chaos-{}", side.hex()),
             form_token: format!("form-chaos-{}", rng.hex()),
             operator_token: format!("operator-chaos-{}", rng.hex()),
             link_secret: format!("link-chaos-{}", rng.hex()),
@@ -218,6 +255,7 @@ impl Secrets {
             ("Calendly signing key", &self.calendly_signing),
             ("Google client secret", &self.google_client_secret),
             ("Google refresh token", &self.google_refresh),
+            ("Microsoft client secret", &self.microsoft_client_secret),
             ("form token", &self.form_token),
             ("operator token", &self.operator_token),
             ("link secret", &self.link_secret),
@@ -391,7 +429,7 @@ impl Harness {
                     "kind": "private_viewing",
                     "lead": {"email": b.email, "name": format!("Lead {}", b.index), "phone": "+33 1"},
                     "property_id": "prop-chaos",
-                    "agent_id": "agent-chaos",
+                    "agent_id": b.agent,
                     "start": local.to_rfc3339(),
                     "end": b.slot.end().with_timezone(&local.timezone()).to_rfc3339(),
                     "timezone": "Europe/Paris"
@@ -587,7 +625,9 @@ async fn run(options: Options) -> anyhow::Result<i32> {
         options.seed, options.seed, options.bookings
     );
     let mut rng = Rng::new(options.seed);
-    let secrets = Arc::new(Secrets::new(&mut rng));
+    // Draws added with the second provider, kept apart so a seed's script stays the same.
+    let mut side = Rng::new(options.seed.wrapping_add(3));
+    let secrets = Arc::new(Secrets::new(&mut rng, &mut side));
     let dir = std::env::temp_dir().join(format!(
         "booking-chaos-{}-{}",
         options.seed,
@@ -637,6 +677,10 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             (
                 "SANDBOX_GOOGLE_REFRESH_TOKEN",
                 secrets.google_refresh.clone(),
+            ),
+            (
+                "SANDBOX_MICROSOFT_CLIENT_SECRET",
+                secrets.microsoft_client_secret.clone(),
             ),
             ("SANDBOX_HUBSPOT_TOKEN", secrets.hubspot.clone()),
             ("SANDBOX_SENDGRID_API_KEY", secrets.sendgrid.clone()),
@@ -719,6 +763,16 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             "BOOKINGS_GOOGLE_REFRESH_TOKEN",
             secrets.google_refresh.clone(),
         ),
+        // Calendly's host and one form agent on Google `primary`, the other on Graph.
+        ("BOOKINGS_DEFAULT_CALENDAR", "google:primary".into()),
+        (
+            "BOOKINGS_AGENT_CALENDARS",
+            format!("{FORM_GRAPH_AGENT}=microsoft:{GRAPH_MAILBOX}"),
+        ),
+        (
+            "BOOKINGS_MICROSOFT_CLIENT_SECRET",
+            secrets.microsoft_client_secret.clone(),
+        ),
     ]);
     let worker = Arc::new(tokio::sync::Mutex::new(spawn(
         &dir,
@@ -741,8 +795,10 @@ async fn run(options: Options) -> anyhow::Result<i32> {
         })
         .await?;
 
-    // The script: sources, plans, and a time for each booking that overlaps no other (every
-    // booking shares the agent's calendar and ledger).
+    // The script: sources, agents, plans, and a time for each booking that overlaps no other
+    // (the bookings of an agent share its calendar and ledger, and Calendly's host and the
+    // Google form agent share Google `primary`; times unique across the script keep every
+    // agent's and every calendar's bookings apart whatever the split between agents).
     let base = (Utc::now() + chrono::Duration::days(3))
         .duration_trunc(chrono::Duration::hours(1))
         .expect("truncates");
@@ -762,6 +818,16 @@ async fn run(options: Options) -> anyhow::Result<i32> {
                 70..85 => Plan::Complete,
                 _ => Plan::Race,
             };
+            let agent = match source {
+                Source::Calendly => CALENDLY_AGENT,
+                Source::Form if side.chance(FORM_GRAPH_PERCENT) => FORM_GRAPH_AGENT,
+                Source::Form => FORM_GOOGLE_AGENT,
+            };
+            let provider = if agent == FORM_GRAPH_AGENT {
+                Provider::Microsoft
+            } else {
+                Provider::Google
+            };
             let slot_at = |k: usize| {
                 let start = base + chrono::Duration::hours(k as i64);
                 TourSlot::new(start, start + chrono::Duration::minutes(30)).expect("a valid slot")
@@ -770,6 +836,8 @@ async fn run(options: Options) -> anyhow::Result<i32> {
                 index,
                 source,
                 plan,
+                agent,
+                provider,
                 email: format!("lead{index}-{:x}@chaos.example.com", options.seed % 0xffff),
                 slot: slot_at(index),
                 moved_to: slot_at(n + index),
@@ -905,11 +973,61 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             }
             harness.grant_restored.store(false, Ordering::Relaxed);
             let _ = harness.sandbox.revoke_grant(&refresh).await;
-            println!("chaos: Google grant revoked");
+            // Microsoft's counterpart: the app's client secret expires (AADSTS7000222), and
+            // the access tokens already issued expire with it so the next Graph call has to
+            // come back for a token.
+            let _ = harness.sandbox.expire_microsoft_secret(MICROSOFT_APP).await;
+            let _ = harness.sandbox.expire_microsoft_access_tokens().await;
+            println!("chaos: Google grant revoked, Microsoft client secret expired");
             tokio::time::sleep(Duration::from_secs(3)).await;
             let _ = harness.sandbox.restore_grant(&refresh).await;
+            let _ = harness.sandbox.restore_microsoft_app(MICROSOFT_APP).await;
             harness.grant_restored.store(true, Ordering::Relaxed);
-            println!("chaos: Google grant restored");
+            println!("chaos: Google grant restored, Microsoft client secret renewed");
+        })
+    };
+    // Graph's own faults on top of the chaos mode's: throttling (429 `TooManyRequests` with
+    // `Retry-After`) and 503 `serviceNotAvailable` on the calendar calls, two or three requests
+    // at a time whenever the previous ones were consumed, and once every access token expires
+    // (a 401 the adapter answers by renewing its token).
+    let graph_faults = {
+        let sandbox = sandbox_client.clone();
+        let stop = stop_chaos.clone();
+        tokio::spawn(async move {
+            let mut jitter = Rng::new(options.seed.wrapping_add(4));
+            let mut round = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(1000 + jitter.below(2000))).await;
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let pending = sandbox.faults().await.map_or(true, |f| {
+                    f.injections
+                        .iter()
+                        .any(|i| i.path_prefix == GRAPH_EVENTS_PREFIX)
+                });
+                if pending {
+                    continue;
+                }
+                round += 1;
+                let times = 2 + jitter.below(2) as u32;
+                let injection = if round % 2 == 1 {
+                    Injection::graph_throttled("*", GRAPH_EVENTS_PREFIX, 1 + jitter.below(2))
+                } else {
+                    Injection::graph_error(
+                        "*",
+                        GRAPH_EVENTS_PREFIX,
+                        503,
+                        "serviceNotAvailable",
+                        "Service Unavailable",
+                    )
+                    .retry_after(1)
+                };
+                let _ = sandbox.inject(&injection.times(times)).await;
+                if round == 3 {
+                    let _ = sandbox.expire_microsoft_access_tokens().await;
+                }
+            }
         })
     };
     let stop_duplicates = Arc::new(AtomicBool::new(false));
@@ -948,7 +1066,10 @@ async fn run(options: Options) -> anyhow::Result<i32> {
     }
     stop_chaos.store(true, Ordering::Relaxed);
     let _ = killer.await;
+    let _ = graph_faults.await;
     let _ = sandbox_client.clear_chaos().await;
+    // Graph injections not consumed yet (the only injections of this run).
+    let _ = sandbox_client.clear_faults().await;
 
     // Settle: poll every booking's status; retry bookings flagged by the revoked grant.
     let mut attention_causes: BTreeMap<String, u64> = BTreeMap::new();
@@ -1013,6 +1134,7 @@ async fn run(options: Options) -> anyhow::Result<i32> {
     let mut violations: Vec<String> = harness.script_errors.lock().unwrap().clone();
     let emails = sandbox_client.emails().await?;
     let events = sandbox_client.calendar_events(true).await?;
+    let graph_events = sandbox_client.graph_events(true).await?;
     let contacts = sandbox_client.contacts().await?;
     let requests = sandbox_client.requests().await?;
     let kill_times = harness.kill_times.lock().unwrap().clone();
@@ -1061,19 +1183,86 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             ));
         }
         let cancelled = b.expected_status() == BookingStatus::Cancelled;
-        let live_events: Vec<_> = events
+        // The booking's events on each provider (deleted ones included), read the same way.
+        let google: Vec<CalendarEvent> = events
             .iter()
             .filter(|r| r.event.private_property("booking_id") == Some(id.as_str()))
-            .filter(|r| r.event.status != "cancelled")
+            .map(|r| CalendarEvent {
+                id: r.event.id.clone(),
+                calendar: r.calendar_id.clone(),
+                live: r.event.status != "cancelled",
+                start: r.event.start.instant(),
+                end: r.event.end.instant(),
+            })
             .collect();
+        let graph: Vec<CalendarEvent> = graph_events
+            .iter()
+            .filter(|r| r.booking_id.as_deref() == Some(id.as_str()))
+            .map(|r| CalendarEvent {
+                id: r.id.clone(),
+                calendar: r.user.clone(),
+                live: !r.deleted,
+                start: Some(r.start),
+                end: Some(r.end),
+            })
+            .collect();
+        let (own, other, calendar, other_provider) = match b.provider {
+            Provider::Google => (
+                google,
+                graph,
+                booking_sandbox::defaults::GOOGLE_PRIMARY_CALENDAR,
+                Provider::Microsoft,
+            ),
+            Provider::Microsoft => (graph, google, GRAPH_MAILBOX, Provider::Google),
+        };
+        if let Some(stray) = other.first() {
+            violations.push(format!(
+                "{id} ({:?} agent {}): {} event(s) on {other_provider:?}, e.g. {} in {}",
+                b.provider,
+                b.agent,
+                other.len(),
+                stray.id,
+                stray.calendar
+            ));
+        }
+        let live_events: Vec<&CalendarEvent> = own.iter().filter(|e| e.live).collect();
         if cancelled && !live_events.is_empty() {
-            violations.push(format!("{id}: cancelled but has a live calendar event"));
+            violations.push(format!(
+                "{id}: cancelled but has a live {:?} calendar event",
+                b.provider
+            ));
         }
         if !cancelled && live_events.len() != 1 {
             violations.push(format!(
-                "{id}: {} live calendar events (expected exactly one)",
-                live_events.len()
+                "{id}: {} live {:?} calendar events (expected exactly one): {:?}",
+                live_events.len(),
+                b.provider,
+                live_events.iter().map(|e| &e.id).collect::<Vec<_>>()
             ));
+        }
+        for e in &live_events {
+            if !e.calendar.eq_ignore_ascii_case(calendar) {
+                violations.push(format!(
+                    "{id}: its {:?} event {} is in {}, not in agent {}'s calendar {calendar}",
+                    b.provider, e.id, e.calendar, b.agent
+                ));
+            }
+            // At the booking's final time (the status query's tour, one of the allowed).
+            let want = tour_start(snapshot)
+                .filter(|t| b.allowed_starts().contains(t))
+                .map(|t| (t, t + chrono::Duration::minutes(30)));
+            if want.is_none_or(|(start, end)| e.start != Some(start) || e.end != Some(end)) {
+                violations.push(format!(
+                    "{id}: its {:?} event {} is at {:?}..{:?}; the booking's tour is at {:?} \
+                     (allowed starts {:?})",
+                    b.provider,
+                    e.id,
+                    e.start,
+                    e.end,
+                    tour_start(snapshot),
+                    b.allowed_starts()
+                ));
+            }
         }
         let sent = emails_by_booking
             .get(id.as_str())
@@ -1130,6 +1319,21 @@ async fn run(options: Options) -> anyhow::Result<i32> {
                 "calendar event {} of unknown booking {b}",
                 r.event.id
             ));
+        }
+    }
+    // Graph: the engine is the only writer of the mailbox, so every event carries a booking
+    // id, one of ours, and every live event is in the configured mailbox.
+    for r in &graph_events {
+        match &r.booking_id {
+            None => violations.push(format!(
+                "Graph event {} in {} ({:?}) has no booking id",
+                r.id, r.user, r.subject
+            )),
+            Some(b) if !ours.contains(b) => violations.push(format!(
+                "Graph event {} in {} of unknown booking {b}",
+                r.id, r.user
+            )),
+            Some(_) => {}
         }
     }
     // CRM contacts: one per distinct lead email, never two, and every live lead has one.
@@ -1189,7 +1393,20 @@ async fn run(options: Options) -> anyhow::Result<i32> {
 
     // Faults, counted from the sandbox's request log.
     let mut faults: BTreeMap<String, u64> = BTreeMap::new();
+    // The same, for the two calendar providers' calls (token endpoints included).
+    let mut calendar_faults: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut calendar_calls: BTreeMap<&str, u64> = BTreeMap::new();
     for r in &requests {
+        let provider = if r.path.starts_with("/google/") {
+            Some("google")
+        } else if r.path.starts_with("/microsoft/") {
+            Some("microsoft")
+        } else {
+            None
+        };
+        if let Some(p) = provider {
+            *calendar_calls.entry(p).or_default() += 1;
+        }
         let kind = match (r.outcome, r.status) {
             (RequestOutcome::Chaos, Some(429)) => Some("429 with Retry-After"),
             (RequestOutcome::Chaos, _) => Some("5xx"),
@@ -1197,15 +1414,26 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             (RequestOutcome::Dropped, _) => Some("dropped connection"),
             (RequestOutcome::Handled, _) => None,
         };
+        let kind = match (r.outcome, r.status) {
+            (RequestOutcome::Injected, Some(status)) => Some(format!("injected {status}")),
+            _ => kind.map(str::to_owned),
+        };
         if let Some(kind) = kind {
-            *faults.entry(kind.into()).or_default() += 1;
+            if let Some(p) = provider {
+                *calendar_faults
+                    .entry(p)
+                    .or_default()
+                    .entry(kind.clone())
+                    .or_default() += 1;
+            }
+            *faults.entry(kind).or_default() += 1;
         }
         if r.duration_ms >= 1500 {
             *faults.entry("latency spike (>=1.5s)".into()).or_default() += 1;
         }
     }
     *faults
-        .entry("revoked grant (restored 3s later)".into())
+        .entry("revoked Google grant + expired Microsoft secret (restored 3s later)".into())
         .or_default() += 1;
     *faults
         .entry("signed unprocessable webhook (dead letter)".into())
@@ -1249,6 +1477,21 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             .count(),
         script.iter().filter(|b| b.source == Source::Form).count()
     );
+    let on = |provider: Provider, source: Source| {
+        script
+            .iter()
+            .filter(|b| b.provider == provider && b.source == source)
+            .count()
+    };
+    println!(
+        "by provider        google {} (calendly {}, form {}), microsoft {} (calendly {}, form {})",
+        on(Provider::Google, Source::Calendly) + on(Provider::Google, Source::Form),
+        on(Provider::Google, Source::Calendly),
+        on(Provider::Google, Source::Form),
+        on(Provider::Microsoft, Source::Calendly) + on(Provider::Microsoft, Source::Form),
+        on(Provider::Microsoft, Source::Calendly),
+        on(Provider::Microsoft, Source::Form)
+    );
     println!(
         "script             pending {}, confirm {}, reschedule {}, cancel {}, complete {}, race {}",
         by_plan(Plan::Pending),
@@ -1266,6 +1509,12 @@ async fn run(options: Options) -> anyhow::Result<i32> {
         harness.races.load(Ordering::Relaxed)
     );
     println!("faults injected    {faults:?}");
+    for (p, f) in &calendar_faults {
+        println!(
+            "  {p:<9} faults  {f:?} of {} calls",
+            calendar_calls.get(p).copied().unwrap_or(0)
+        );
+    }
     println!("worker SIGKILLs    {}", kills.load(Ordering::Relaxed));
     println!("server restarts    {}", restarts.load(Ordering::Relaxed));
     println!("operator retries   {operator_retries} (needs-attention causes {attention_causes:?})");
@@ -1276,11 +1525,34 @@ async fn run(options: Options) -> anyhow::Result<i32> {
         duplicates_unexplained
     );
     println!(
-        "emails {}, calendar events {}, CRM contacts {}, dead letters {}",
+        "emails {}, calendar events {} (google {}, microsoft {}), CRM contacts {}, dead letters {}",
         emails.len(),
+        events.len() + graph_events.len(),
         events.len(),
+        graph_events.len(),
         contacts.len(),
         dead_letters.len()
+    );
+    let not_cancelled = |provider: Provider| {
+        script
+            .iter()
+            .filter(|b| b.provider == provider && b.expected_status() != BookingStatus::Cancelled)
+            .count()
+    };
+    println!(
+        "calendar events    google {} live / {} cancelled ({} live bookings), microsoft {} live / {} deleted ({} live bookings)",
+        events
+            .iter()
+            .filter(|r| r.event.status != "cancelled")
+            .count(),
+        events
+            .iter()
+            .filter(|r| r.event.status == "cancelled")
+            .count(),
+        not_cancelled(Provider::Google),
+        graph_events.iter().filter(|r| !r.deleted).count(),
+        graph_events.iter().filter(|r| r.deleted).count(),
+        not_cancelled(Provider::Microsoft)
     );
     println!(
         "logs scanned       {} KiB for {} secrets",
@@ -1302,6 +1574,17 @@ async fn run(options: Options) -> anyhow::Result<i32> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(if violations.is_empty() { 0 } else { 1 })
+}
+
+/// A booking's calendar event, whichever provider holds it.
+struct CalendarEvent {
+    id: String,
+    /// Google calendar id or Graph mailbox.
+    calendar: String,
+    /// Not cancelled (Google) or not deleted (Graph).
+    live: bool,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
 }
 
 fn tour_start(s: &BookingSnapshot) -> Option<DateTime<Utc>> {

@@ -10,6 +10,7 @@
 mod actions;
 mod attributes;
 mod signals;
+pub mod summary;
 
 use std::{collections::VecDeque, time::Duration};
 
