@@ -25,11 +25,11 @@ use temporalio_sdk::{
 /// a capacity (`BOOKINGS_OPEN_HOUSE_CAPACITY`).
 pub const DEFAULT_OPEN_HOUSE_CAPACITY: u32 = 20;
 
-/// `BOOKINGS_OPEN_HOUSE_CAPACITY`, or the default.
-pub fn open_house_capacity_from_env() -> Result<u32, crate::WorkerError> {
-    match std::env::var("BOOKINGS_OPEN_HOUSE_CAPACITY") {
-        Err(_) => Ok(DEFAULT_OPEN_HOUSE_CAPACITY),
-        Ok(raw) => raw.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+/// `BOOKINGS_OPEN_HOUSE_CAPACITY` as given, or the default.
+pub fn read_open_house_capacity(raw: Option<String>) -> Result<u32, crate::WorkerError> {
+    match raw {
+        None => Ok(DEFAULT_OPEN_HOUSE_CAPACITY),
+        Some(raw) => raw.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
             crate::WorkerError::Build(format!(
                 "BOOKINGS_OPEN_HOUSE_CAPACITY={raw}: a positive number of seats is required"
             ))

@@ -5,6 +5,7 @@
 //! `TEMPORAL_API_KEY`, TLS settings, or a `temporal.toml` profile), so moving from the dev
 //! server to a cluster or Temporal Cloud is configuration, not code.
 
+pub mod cli;
 pub mod ledger;
 pub mod observability;
 pub mod reconcile;
@@ -93,28 +94,38 @@ pub struct WorkerConfig {
     /// History length past which a booking continues as new
     /// (`BOOKINGS_BOOKING_HISTORY_LIMIT`, default 4,000 events; at least 200).
     pub history_limit: u32,
+    /// Seats of an open house (`BOOKINGS_OPEN_HOUSE_CAPACITY`, default 20).
+    pub open_house_capacity: u32,
 }
 
 impl WorkerConfig {
     pub fn from_env() -> Result<Self, WorkerError> {
-        let follow_up = match std::env::var_os("BOOKINGS_FOLLOW_UP_POLICY") {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every setting through `lookup` (the command line's flags and environment, see
+    /// [`cli`]; or a test's map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, WorkerError> {
+        let follow_up = match lookup("BOOKINGS_FOLLOW_UP_POLICY") {
             Some(path) => read_follow_up_policy(Path::new(&path))?,
             None => FollowUpPolicy::default(),
         };
-        let activity_policies = match std::env::var_os("BOOKINGS_ACTIVITY_POLICIES") {
+        let activity_policies = match lookup("BOOKINGS_ACTIVITY_POLICIES") {
             Some(path) => read_activity_policies(Path::new(&path))?,
             None => PolicyTable::default(),
         };
+        booking_activities::config::Mode::from_lookup(&lookup)?.warn_once_if_sandbox();
         Ok(Self {
-            task_queue: std::env::var("BOOKINGS_TASK_QUEUE")
-                .unwrap_or_else(|_| DEFAULT_TASK_QUEUE.to_owned()),
-            providers: ProvidersConfig::from_env()?,
+            task_queue: lookup("BOOKINGS_TASK_QUEUE")
+                .unwrap_or_else(|| DEFAULT_TASK_QUEUE.to_owned()),
+            providers: ProvidersConfig::from_lookup(&lookup)?,
             follow_up,
             activity_policies,
-            tuning: tuning::WorkerTuning::from_env()?,
-            history_limit: read_history_limit(
-                std::env::var("BOOKINGS_BOOKING_HISTORY_LIMIT").ok(),
-            )?,
+            tuning: tuning::WorkerTuning::from_lookup(&lookup)?,
+            history_limit: read_history_limit(lookup("BOOKINGS_BOOKING_HISTORY_LIMIT"))?,
+            open_house_capacity: ledger::read_open_house_capacity(lookup(
+                "BOOKINGS_OPEN_HOUSE_CAPACITY",
+            ))?,
         })
     }
 
@@ -127,6 +138,7 @@ impl WorkerConfig {
             activity_policies: PolicyTable::default(),
             tuning: tuning::WorkerTuning::default(),
             history_limit: DEFAULT_HISTORY_LIMIT,
+            open_house_capacity: ledger::DEFAULT_OPEN_HOUSE_CAPACITY,
         })
     }
 
@@ -215,7 +227,7 @@ pub fn build_worker(
     let ledger_calls = ledger::LedgerCalls::new(
         client.clone(),
         &config.task_queue,
-        ledger::open_house_capacity_from_env()?,
+        config.open_house_capacity,
     );
     let mut options = WorkerOptions::new(config.task_queue.clone())
         .register_workflow::<BookingWorkflow>()

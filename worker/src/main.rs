@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use booking_worker::{
-    WorkerConfig, build_worker, connect,
+    WorkerConfig, build_worker, cli, connect,
     observability::{self, ObservabilityConfig},
     wait_for_stop_signal,
 };
@@ -10,14 +10,16 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `--help` and `--version` answer here, before anything starts.
+    let settings = cli::lookup(cli::command().get_matches());
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
 
-    let config = WorkerConfig::from_env()?;
-    let published = ObservabilityConfig::from_lookup(|var| std::env::var(var).ok())?;
+    let config = WorkerConfig::from_lookup(&settings)?;
+    let published = ObservabilityConfig::from_lookup(&settings)?;
     let (runtime, metrics) = observability::runtime(published.metrics_addr)?;
     if let Some(addr) = metrics {
         tracing::info!(%addr, "Temporal SDK metrics served for Prometheus");
