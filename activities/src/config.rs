@@ -273,12 +273,8 @@ pub struct MicrosoftIdentityConfig {
 impl MicrosoftIdentityConfig {
     /// `{login}/{tenant}/oauth2/v2.0/token`.
     pub fn token_url(&self) -> Url {
-        let mut url = self.login_url.clone();
-        url.path_segments_mut()
-            .expect("an http(s) base URL has path segments")
-            .pop_if_empty()
-            .extend([self.tenant_id.as_str(), "oauth2", "v2.0", "token"]);
-        url
+        let path = [self.tenant_id.as_str(), "oauth2", "v2.0", "token"];
+        crate::http::endpoint(&self.login_url, path)
     }
 }
 

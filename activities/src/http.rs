@@ -17,6 +17,17 @@ use crate::{
     redact::Redactor,
 };
 
+/// `base` with `segments` appended as path segments, each percent-encoded as needed (a calendar
+/// id holding `/` or `#` stays one segment). The one way provider clients build request URLs.
+pub fn endpoint<'a>(base: &url::Url, segments: impl IntoIterator<Item = &'a str>) -> url::Url {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .expect("an http(s) base URL has path segments")
+        .pop_if_empty()
+        .extend(segments);
+    url
+}
+
 /// Headers providers use to name a request in their own logs.
 const REQUEST_ID_HEADERS: &[&str] = &[
     "x-request-id",

@@ -142,15 +142,7 @@ impl GoogleCalendar {
     }
 
     fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.config.base_url.clone();
-        {
-            let mut path = url
-                .path_segments_mut()
-                .expect("an http(s) base URL has path segments");
-            path.pop_if_empty();
-            path.extend(segments);
-        }
-        url
+        crate::http::endpoint(&self.config.base_url, segments.iter().copied())
     }
 
     /// Sends an authorised request; a 401 renews the token and sends it once more.

@@ -210,13 +210,8 @@ impl GraphCalendar {
 
     /// `{base}/users/{user}/…`.
     fn url(&self, user: &str, segments: &[&str]) -> Url {
-        let mut url = self.config.base_url.clone();
-        url.path_segments_mut()
-            .expect("an http(s) base URL has path segments")
-            .pop_if_empty()
-            .extend(["users", user])
-            .extend(segments);
-        url
+        let path = ["users", user].into_iter();
+        crate::http::endpoint(&self.config.base_url, path.chain(segments.iter().copied()))
     }
 
     /// Sends an authorised request asking for UTC times; a 401 renews the token and sends it

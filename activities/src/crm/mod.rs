@@ -105,16 +105,8 @@ impl CrmClient {
     }
 
     fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.config.base_url.clone();
-        {
-            let mut path = url
-                .path_segments_mut()
-                .expect("an http(s) base URL has path segments");
-            path.pop_if_empty();
-            path.extend(["crm", "v3", "objects"]);
-            path.extend(segments);
-        }
-        url
+        let path = ["crm", "v3", "objects"].into_iter();
+        crate::http::endpoint(&self.config.base_url, path.chain(segments.iter().copied()))
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, ProviderError> {
@@ -339,13 +331,6 @@ impl CrmClient {
             task_id: task.id,
             created: task.created,
         })
-    }
-
-    /// Creates the note with this key unless one exists.
-    pub async fn create_note(&self, note: &NoteSpec) -> Result<Engagement, ProviderError> {
-        let (properties, associate) = Self::note_properties(note);
-        self.create_once("notes", &note.dedup_key, properties, associate)
-            .await
     }
 
     /// Creates the note without searching for its key first: for a caller that has just

@@ -96,15 +96,7 @@ impl CalendlyClient {
     }
 
     fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.config.base_url.clone();
-        {
-            let mut path = url
-                .path_segments_mut()
-                .expect("an http(s) base URL has path segments");
-            path.pop_if_empty();
-            path.extend(segments);
-        }
-        url
+        crate::http::endpoint(&self.config.base_url, segments.iter().copied())
     }
 
     /// A GET whose answer must be 2xx; anything else is classified.

@@ -106,9 +106,6 @@ pub struct BookingWorkflow {
     /// Workflow time when the run loop last applied events; update validators, which have no
     /// clock of their own, judge time-relative rules against it.
     clock: Option<DateTime<Utc>>,
-    /// The instant the timer that just fired was armed for: the queued `Due` is judged at it,
-    /// not at the (possibly skewed) clock of the activation that delivered the firing.
-    due_at: Option<DateTime<Utc>>,
     /// Temporal asked to cancel the workflow (the UI's Cancel, `temporal workflow cancel`) and
     /// the request is in the inbox as the booking's own cancel event.
     cancel_requested: bool,
@@ -130,7 +127,6 @@ impl BookingWorkflow {
             inbox: VecDeque::new(),
             malformed,
             clock: None,
-            due_at: None,
             cancel_requested,
             earlier_runs,
         }
@@ -731,13 +727,10 @@ impl BookingWorkflow {
         let timer = detached::timer(ctx, TimerOptions::builder(wait).summary(summary).build());
         let mut timer = std::pin::pin!(timer);
         temporalio_sdk::workflows::select! {
+            // The queued `Due` is judged at the clock of the activation that delivers it, as
+            // every recorded history was.
             _ = timer.as_mut() => {
-                ctx.state_mut(|s| {
-                    if timer_driven {
-                        s.due_at = Some(due);
-                    }
-                    s.inbox.push_back(Event::Due);
-                });
+                ctx.state_mut(|s| s.inbox.push_back(Event::Due));
             }
             arrived = Self::wait_for_inbox(ctx).fuse() => {
                 // The plan may change with the signal; the next loop arms a fresh timer.

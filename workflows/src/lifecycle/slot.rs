@@ -18,8 +18,6 @@ impl BookingState {
         self.record("ledger.reserve", now, "slot reserved in the ledger");
     }
 
-    /// The open house is full: nothing is created and nobody is chased until the ledger grants
-    /// a seat; the lead is told they are on the waitlist.
     /// The ledger holds the slot, but the calendar's free/busy guard could not be checked (the
     /// calendar failed for good). The ledger is the source of truth, so the booking goes on;
     /// the step record tells an operator the second guard was skipped.
@@ -32,6 +30,8 @@ impl BookingState {
         );
     }
 
+    /// The open house is full: nothing is created and nobody is chased until the ledger grants
+    /// a seat; the lead is told they are on the waitlist.
     pub fn wait_for_seat(&mut self, position: u32, now: DateTime<Utc>) {
         // The start's actions were never meant to run on this answer; nothing has run yet.
         let _ = self.queue.drop_not_running(|_| true);
