@@ -8,8 +8,9 @@ use booking_activities::{
         CreateCrmTaskInput, DeleteCalendarEventInput, EnsureCalendarEventInput,
         MoveCalendarEventInput, UpdateCrmStageInput, UpsertCrmContactInput,
     },
-    policy::activity,
+    policy::{ActivityPolicy, activity},
 };
+use booking_proto::domain::TourSlot;
 use chrono::{DateTime, Utc};
 use temporalio_common::{
     error::ActivityExecutionError,
@@ -24,9 +25,44 @@ use crate::{
         LedgerConfig, MoveRequest, ReserveStatus, Window,
         calls::{self, MoveSlot, MoveSlotInput, ReleaseSlot, ReleaseSlotInput},
     },
-    lifecycle::{Action, ActionFailure, ActionOutcome, BookingState, CrmStage, EmailKind, Slot},
+    lifecycle::{
+        Action, ActionFailure, ActionOutcome, BookingState, CrmStage, CrmTaskKind, EmailKind, Slot,
+    },
     settings::BookingSettings,
 };
+
+/// What every action's function needs: the workflow, the booking's settings and the state the
+/// action started from.
+struct Step<'a> {
+    ctx: &'a WorkflowContext<BookingWorkflow>,
+    settings: &'a BookingSettings,
+    booking: &'a BookingState,
+    now: DateTime<Utc>,
+}
+
+impl Step<'_> {
+    fn booking_id(&self) -> String {
+        self.booking.booking_id().to_string()
+    }
+
+    fn calendar_id(&self) -> String {
+        self.settings.calendar_id.clone()
+    }
+
+    /// The activity's options (with the UI summary) and its retry policy.
+    fn options(
+        &self,
+        name: &str,
+        summary: String,
+    ) -> (temporalio_sdk::ActivityOptions, ActivityPolicy) {
+        let policy = self.settings.activities.get(name);
+        (policy.options(summary), policy)
+    }
+
+    fn failure(&self, name: &str, e: &ActivityExecutionError) -> ActionFailure {
+        failure(e, self.settings.activities.get(name).maximum_attempts)
+    }
+}
 
 /// Performs `action` for `booking` (a copy of the state when the action started).
 pub async fn perform(
@@ -36,237 +72,282 @@ pub async fn perform(
     action: &Action,
     now: DateTime<Utc>,
 ) -> Result<ActionOutcome, ActionFailure> {
-    let booking_id = booking.booking_id().to_string();
-    let calendar_id = settings.calendar_id.clone();
-    let options = |name: &str, summary: String| {
-        (
-            settings.activities.get(name).options(summary),
-            settings.activities.get(name),
-        )
+    let step = Step {
+        ctx,
+        settings,
+        booking,
+        now,
     };
     match action {
-        Action::ReleaseSlot => {
-            let name = calls::LEDGER_RELEASE;
-            let input = ReleaseSlotInput {
-                ledger_id: ledger_config(booking).workflow_id(),
-                booking_id,
-            };
-            detached::activity(
-                ctx,
-                ReleaseSlot,
-                input,
-                ledger_options(settings, name, "release slot"),
-            )
-            .await
-            .map(|_| ActionOutcome::SlotReleased)
-            .map_err(|e| failure(&e, settings.activities.get(name).maximum_attempts))
-        }
-        Action::MoveSlot { tour, .. } => {
-            let name = calls::LEDGER_MOVE;
-            let input = MoveSlotInput {
-                ledger_id: ledger_config(booking).workflow_id(),
-                request: MoveRequest {
-                    booking_id,
-                    window: window(tour),
-                },
-            };
-            detached::activity(
-                ctx,
-                MoveSlot,
-                input,
-                ledger_options(settings, name, "move slot"),
-            )
-            .await
-            .map(|outcome| ActionOutcome::SlotMoved {
-                confirmed: outcome.status != ReserveStatus::Refused,
-                detail: if outcome.status == ReserveStatus::Refused {
-                    format!("the ledger kept the old slot: {}", outcome.reason)
-                } else {
-                    "slot moved in the ledger".into()
-                },
-            })
-            .map_err(|e| failure(&e, settings.activities.get(name).maximum_attempts))
-        }
-        Action::CreateCalendarEvent { tour } => {
-            let (opts, policy) = options(
-                activity::ENSURE_CALENDAR_EVENT,
-                "create calendar event".into(),
-            );
-            let lead = booking.lead();
-            let input = EnsureCalendarEventInput {
-                booking_id,
-                calendar_id,
-                summary: format!("Tour of {} with {}", booking.property_id(), lead.name),
-                description: Some(format!(
-                    "Booking {} for {} ({})",
-                    booking.booking_id(),
-                    lead.name,
-                    lead.email
-                )),
-                location: Some(booking.property_id().to_string()),
-                start: tour.start(),
-                end: tour.end(),
-                attendee_emails: vec![lead.email.to_string()],
-            };
-            detached::activity(ctx, BookingActivities::ensure_calendar_event, input, opts)
-                .await
-                .map(|out| ActionOutcome::CalendarEventCreated {
-                    calendar_event_id: out.event_id,
-                })
-                .map_err(|e| failure(&e, policy.maximum_attempts))
-        }
-        Action::MoveCalendarEvent { tour } => {
-            let (opts, policy) = options(
-                activity::MOVE_CALENDAR_EVENT,
-                "move calendar event to the new time".into(),
-            );
-            let input = MoveCalendarEventInput {
-                booking_id,
-                calendar_id,
-                start: tour.start(),
-                end: tour.end(),
-            };
-            detached::activity(ctx, BookingActivities::move_calendar_event, input, opts)
-                .await
-                .map(|_| ActionOutcome::CalendarEventMoved)
-                .map_err(|e| failure(&e, policy.maximum_attempts))
-        }
-        Action::DeleteCalendarEvent => {
-            let (opts, policy) = options(
-                activity::DELETE_CALENDAR_EVENT,
-                "delete calendar event".into(),
-            );
-            let input = DeleteCalendarEventInput {
-                booking_id,
-                calendar_id,
-            };
-            detached::activity(ctx, BookingActivities::delete_calendar_event, input, opts)
-                .await
-                .map(|_| ActionOutcome::CalendarEventDeleted)
-                .map_err(|e| failure(&e, policy.maximum_attempts))
-        }
-        Action::UpsertCrmContact => {
-            let (opts, policy) = options(activity::UPSERT_CRM_CONTACT, "upsert CRM contact".into());
-            let lead = booking.lead();
-            let (first_name, last_name) = split_name(&lead.name);
-            let input = UpsertCrmContactInput {
-                booking_id,
-                email: lead.email.to_string(),
-                first_name,
-                last_name,
-                phone: Some(lead.phone.clone()).filter(|p| !p.is_empty()),
-                booking_status: Some(status_word(booking)),
-                tour_start: Some(booking.tour().start()),
-                tour_type: Some(tour_type(booking)),
-            };
-            detached::activity(ctx, BookingActivities::upsert_crm_contact, input, opts)
-                .await
-                .map(|out| ActionOutcome::CrmContactUpserted {
-                    crm_contact_id: out.contact_id,
-                })
-                .map_err(|e| failure(&e, policy.maximum_attempts))
-        }
-        Action::UpdateCrmStage { stage } => {
-            let (opts, policy) = options(activity::UPDATE_CRM_STAGE, format!("CRM stage: {stage}"));
-            let input = UpdateCrmStageInput {
-                booking_id,
-                email: booking.lead().email.to_string(),
-                booking_status: match stage {
-                    CrmStage::Cancelled => "cancelled".into(),
-                    CrmStage::TourComplete => "tour_complete".into(),
-                },
-                lifecycle_stage: None,
-                tour_start: Some(booking.tour().start()),
-            };
-            detached::activity(ctx, BookingActivities::update_crm_stage, input, opts)
-                .await
-                .map(|_| ActionOutcome::CrmStageUpdated)
-                .map_err(|e| failure(&e, policy.maximum_attempts))
-        }
-        Action::CreateCrmTask { kind, subject } => {
-            let (opts, policy) = options(activity::CREATE_CRM_TASK, format!("CRM task: {subject}"));
-            let input = CreateCrmTaskInput {
-                booking_id,
-                step: kind.to_string(),
-                contact_id: booking.external_ids().crm_contact_id.clone(),
-                subject: subject.clone(),
-                body: Some(format!(
-                    "{} ({}) has not confirmed the tour on {}.",
-                    booking.lead().name,
-                    booking.lead().email,
-                    booking.tour().start().to_rfc3339()
-                )),
-                due_at: now,
-                task_type: "CALL".into(),
-            };
-            detached::activity(ctx, BookingActivities::create_crm_task, input, opts)
-                .await
-                .map(|out| ActionOutcome::CrmTaskCreated {
-                    crm_task_id: out.task_id,
-                })
-                .map_err(|e| failure(&e, policy.maximum_attempts))
-        }
+        Action::ReleaseSlot => release_slot(&step).await,
+        Action::MoveSlot { tour, .. } => move_slot(&step, tour).await,
+        Action::CreateCalendarEvent { tour } => create_calendar_event(&step, tour).await,
+        Action::MoveCalendarEvent { tour } => move_calendar_event(&step, tour).await,
+        Action::DeleteCalendarEvent => delete_calendar_event(&step).await,
+        Action::UpsertCrmContact => upsert_crm_contact(&step).await,
+        Action::UpdateCrmStage { stage } => update_crm_stage(&step, *stage).await,
+        Action::CreateCrmTask { kind, subject } => create_crm_task(&step, kind, subject).await,
         Action::SendEmail {
             kind,
             template,
-            step,
-        } => {
-            let (opts, policy) = options(
-                activity::SEND_EMAIL,
-                format!("email: {}", describe_email(*kind)),
-            );
-            let mut template_data = serde_json::json!({
-                "lead_name": booking.lead().name,
-                "property_id": booking.property_id().as_str(),
-                "tour_start": booking.tour().start().to_rfc3339(),
-                "tour_end": booking.tour().end().to_rfc3339(),
-                "lead_timezone": booking.lead().timezone,
-            });
-            // Only the ledger's emails carry ledger data, so the pre-ledger emails (and their
-            // recorded histories) keep exactly the data they always had.
-            match booking.slot() {
-                Slot::Refused {
-                    reason,
-                    alternatives,
-                } if *kind == EmailKind::SlotUnavailable => {
-                    template_data["refusal_reason"] = reason.clone().into();
-                    template_data["alternatives"] = alternatives
-                        .iter()
-                        .map(|w| {
-                            serde_json::json!({
-                                "start": w.start.to_rfc3339(),
-                                "end": w.end.to_rfc3339(),
-                            })
-                        })
-                        .collect();
-                }
-                Slot::Waitlisted { position } if *kind == EmailKind::Waitlisted => {
-                    template_data["waitlist_position"] = (*position).into();
-                }
-                _ => {}
-            }
-            let message = EmailMessage {
-                booking_id,
-                step: step.clone(),
-                to_email: booking.lead().email.to_string(),
-                to_name: booking.lead().name.clone(),
-                template_id: template.clone(),
-                template_data,
-                // A reminder about the tour is pointless once it has begun; only the activity
-                // may look at the clock to tell.
-                send_before: kind.is_about_tour_time().then(|| booking.tour().start()),
-            };
-            detached::activity(ctx, BookingActivities::send_email, message, opts)
-                .await
-                .map(|receipt| match receipt.skipped {
-                    Some(reason) => ActionOutcome::EmailNotSent { reason },
-                    None => ActionOutcome::EmailSent {
-                        message_id: Some(receipt.message_id),
-                    },
-                })
-                .map_err(|e| failure(&e, policy.maximum_attempts))
-        }
+            step: key,
+        } => send_email(&step, *kind, template, key).await,
     }
+}
+
+async fn release_slot(step: &Step<'_>) -> Result<ActionOutcome, ActionFailure> {
+    let name = calls::LEDGER_RELEASE;
+    let input = ReleaseSlotInput {
+        ledger_id: ledger_config(step.booking).workflow_id(),
+        booking_id: step.booking_id(),
+    };
+    let options = ledger_options(step.settings, name, "release slot");
+    detached::activity(step.ctx, ReleaseSlot, input, options)
+        .await
+        .map(|_| ActionOutcome::SlotReleased)
+        .map_err(|e| step.failure(name, &e))
+}
+
+async fn move_slot(step: &Step<'_>, tour: &TourSlot) -> Result<ActionOutcome, ActionFailure> {
+    let name = calls::LEDGER_MOVE;
+    let input = MoveSlotInput {
+        ledger_id: ledger_config(step.booking).workflow_id(),
+        request: MoveRequest {
+            booking_id: step.booking_id(),
+            window: window(tour),
+        },
+    };
+    let options = ledger_options(step.settings, name, "move slot");
+    detached::activity(step.ctx, MoveSlot, input, options)
+        .await
+        .map(|outcome| ActionOutcome::SlotMoved {
+            confirmed: outcome.status != ReserveStatus::Refused,
+            detail: if outcome.status == ReserveStatus::Refused {
+                format!("the ledger kept the old slot: {}", outcome.reason)
+            } else {
+                "slot moved in the ledger".into()
+            },
+        })
+        .map_err(|e| step.failure(name, &e))
+}
+
+async fn create_calendar_event(
+    step: &Step<'_>,
+    tour: &TourSlot,
+) -> Result<ActionOutcome, ActionFailure> {
+    let name = activity::ENSURE_CALENDAR_EVENT;
+    let (opts, _) = step.options(name, "create calendar event".into());
+    let booking = step.booking;
+    let lead = booking.lead();
+    let input = EnsureCalendarEventInput {
+        booking_id: step.booking_id(),
+        calendar_id: step.calendar_id(),
+        summary: format!("Tour of {} with {}", booking.property_id(), lead.name),
+        description: Some(format!(
+            "Booking {} for {} ({})",
+            booking.booking_id(),
+            lead.name,
+            lead.email
+        )),
+        location: Some(booking.property_id().to_string()),
+        start: tour.start(),
+        end: tour.end(),
+        attendee_emails: vec![lead.email.to_string()],
+    };
+    detached::activity(
+        step.ctx,
+        BookingActivities::ensure_calendar_event,
+        input,
+        opts,
+    )
+    .await
+    .map(|out| ActionOutcome::CalendarEventCreated {
+        calendar_event_id: out.event_id,
+    })
+    .map_err(|e| step.failure(name, &e))
+}
+
+async fn move_calendar_event(
+    step: &Step<'_>,
+    tour: &TourSlot,
+) -> Result<ActionOutcome, ActionFailure> {
+    let name = activity::MOVE_CALENDAR_EVENT;
+    let (opts, _) = step.options(name, "move calendar event to the new time".into());
+    let input = MoveCalendarEventInput {
+        booking_id: step.booking_id(),
+        calendar_id: step.calendar_id(),
+        start: tour.start(),
+        end: tour.end(),
+    };
+    detached::activity(
+        step.ctx,
+        BookingActivities::move_calendar_event,
+        input,
+        opts,
+    )
+    .await
+    .map(|_| ActionOutcome::CalendarEventMoved)
+    .map_err(|e| step.failure(name, &e))
+}
+
+async fn delete_calendar_event(step: &Step<'_>) -> Result<ActionOutcome, ActionFailure> {
+    let name = activity::DELETE_CALENDAR_EVENT;
+    let (opts, _) = step.options(name, "delete calendar event".into());
+    let input = DeleteCalendarEventInput {
+        booking_id: step.booking_id(),
+        calendar_id: step.calendar_id(),
+    };
+    detached::activity(
+        step.ctx,
+        BookingActivities::delete_calendar_event,
+        input,
+        opts,
+    )
+    .await
+    .map(|_| ActionOutcome::CalendarEventDeleted)
+    .map_err(|e| step.failure(name, &e))
+}
+
+async fn upsert_crm_contact(step: &Step<'_>) -> Result<ActionOutcome, ActionFailure> {
+    let name = activity::UPSERT_CRM_CONTACT;
+    let (opts, _) = step.options(name, "upsert CRM contact".into());
+    let booking = step.booking;
+    let lead = booking.lead();
+    let (first_name, last_name) = split_name(&lead.name);
+    let input = UpsertCrmContactInput {
+        booking_id: step.booking_id(),
+        email: lead.email.to_string(),
+        first_name,
+        last_name,
+        phone: Some(lead.phone.clone()).filter(|p| !p.is_empty()),
+        booking_status: Some(status_word(booking)),
+        tour_start: Some(booking.tour().start()),
+        tour_type: Some(tour_type(booking)),
+    };
+    detached::activity(step.ctx, BookingActivities::upsert_crm_contact, input, opts)
+        .await
+        .map(|out| ActionOutcome::CrmContactUpserted {
+            crm_contact_id: out.contact_id,
+        })
+        .map_err(|e| step.failure(name, &e))
+}
+
+async fn update_crm_stage(
+    step: &Step<'_>,
+    stage: CrmStage,
+) -> Result<ActionOutcome, ActionFailure> {
+    let name = activity::UPDATE_CRM_STAGE;
+    let (opts, _) = step.options(name, format!("CRM stage: {stage}"));
+    let input = UpdateCrmStageInput {
+        booking_id: step.booking_id(),
+        email: step.booking.lead().email.to_string(),
+        booking_status: match stage {
+            CrmStage::Cancelled => "cancelled".into(),
+            CrmStage::TourComplete => "tour_complete".into(),
+        },
+        lifecycle_stage: None,
+        tour_start: Some(step.booking.tour().start()),
+    };
+    detached::activity(step.ctx, BookingActivities::update_crm_stage, input, opts)
+        .await
+        .map(|_| ActionOutcome::CrmStageUpdated)
+        .map_err(|e| step.failure(name, &e))
+}
+
+async fn create_crm_task(
+    step: &Step<'_>,
+    kind: &CrmTaskKind,
+    subject: &str,
+) -> Result<ActionOutcome, ActionFailure> {
+    let name = activity::CREATE_CRM_TASK;
+    let (opts, _) = step.options(name, format!("CRM task: {subject}"));
+    let booking = step.booking;
+    let input = CreateCrmTaskInput {
+        booking_id: step.booking_id(),
+        step: kind.to_string(),
+        contact_id: booking.external_ids().crm_contact_id.clone(),
+        subject: subject.to_owned(),
+        body: Some(format!(
+            "{} ({}) has not confirmed the tour on {}.",
+            booking.lead().name,
+            booking.lead().email,
+            booking.tour().start().to_rfc3339()
+        )),
+        due_at: step.now,
+        task_type: "CALL".into(),
+    };
+    detached::activity(step.ctx, BookingActivities::create_crm_task, input, opts)
+        .await
+        .map(|out| ActionOutcome::CrmTaskCreated {
+            crm_task_id: out.task_id,
+        })
+        .map_err(|e| step.failure(name, &e))
+}
+
+async fn send_email(
+    step: &Step<'_>,
+    kind: EmailKind,
+    template: &str,
+    key: &str,
+) -> Result<ActionOutcome, ActionFailure> {
+    let name = activity::SEND_EMAIL;
+    let (opts, _) = step.options(name, format!("email: {}", describe_email(kind)));
+    let booking = step.booking;
+    let message = EmailMessage {
+        booking_id: step.booking_id(),
+        step: key.to_owned(),
+        to_email: booking.lead().email.to_string(),
+        to_name: booking.lead().name.clone(),
+        template_id: template.to_owned(),
+        template_data: template_data(booking, kind),
+        // A reminder about the tour is pointless once it has begun; only the activity may look
+        // at the clock to tell.
+        send_before: kind.is_about_tour_time().then(|| booking.tour().start()),
+    };
+    detached::activity(step.ctx, BookingActivities::send_email, message, opts)
+        .await
+        .map(|receipt| match receipt.skipped {
+            Some(reason) => ActionOutcome::EmailNotSent { reason },
+            None => ActionOutcome::EmailSent {
+                message_id: Some(receipt.message_id),
+            },
+        })
+        .map_err(|e| step.failure(name, &e))
+}
+
+/// The data an email's template is rendered with.
+fn template_data(booking: &BookingState, kind: EmailKind) -> serde_json::Value {
+    let mut data = serde_json::json!({
+        "lead_name": booking.lead().name,
+        "property_id": booking.property_id().as_str(),
+        "tour_start": booking.tour().start().to_rfc3339(),
+        "tour_end": booking.tour().end().to_rfc3339(),
+        "lead_timezone": booking.lead().timezone,
+    });
+    // Only the ledger's emails carry ledger data, so the pre-ledger emails (and their recorded
+    // histories) keep exactly the data they always had.
+    match booking.slot() {
+        Slot::Refused {
+            reason,
+            alternatives,
+        } if kind == EmailKind::SlotUnavailable => {
+            data["refusal_reason"] = reason.clone().into();
+            data["alternatives"] = alternatives
+                .iter()
+                .map(|w| {
+                    serde_json::json!({
+                        "start": w.start.to_rfc3339(),
+                        "end": w.end.to_rfc3339(),
+                    })
+                })
+                .collect();
+        }
+        Slot::Waitlisted { position } if kind == EmailKind::Waitlisted => {
+            data["waitlist_position"] = (*position).into();
+        }
+        _ => {}
+    }
+    data
 }
 
 /// The ledger that holds this booking's slot: its open house, or its agent's calendar.
