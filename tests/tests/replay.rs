@@ -10,7 +10,8 @@
 //! replays, taking the old paths. Never delete a history a running booking could still have.
 //! `continued_as_new_*` come from `history_bounds.rs`: the first run of a flooded booking, which
 //! ends by continuing as new, and the last, which starts from the carried state.
-//! `cancelled_before_created` and `refused_past_start` come from `calendly_edge_cases.rs`.
+//! `cancelled_before_created` and `refused_past_start` come from `calendly_edge_cases.rs`;
+//! `happy_path_microsoft` from `microsoft_calendar.rs` (an agent on Microsoft Graph).
 
 use booking_tests::histories_dir;
 use booking_workflows::BookingWorkflow;
@@ -29,6 +30,7 @@ const REQUIRED: &[&str] = &[
     "continued_as_new_last_run",
     "cancelled_before_created",
     "refused_past_start",
+    "happy_path_microsoft",
 ];
 
 #[tokio::test]
