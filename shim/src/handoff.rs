@@ -3,8 +3,15 @@
 //! Every call is bounded by the configured hand-off timeout (the SDK client retries transient
 //! RPC failures internally, which would otherwise hold a webhook sender's connection for
 //! minutes) and classified into [`HandoffError`], whose variant alone decides the HTTP answer.
+//!
+//! It also records how long hand-offs take (`shim_handoff_duration_seconds`, see
+//! [`Handoff::timed`]): the one place that metric is observed.
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use booking_proto::{
     domain::{BookingId, ValidBooking},
@@ -24,6 +31,8 @@ use temporalio_client::{
     errors::{WorkflowInteractionError, WorkflowStartError, WorkflowUpdateError},
     tonic::Code,
 };
+
+use crate::metrics::Metrics;
 
 /// Why a hand-off did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,11 +63,12 @@ pub enum Started {
     AlreadyClosed,
 }
 
-/// The Temporal side of the shim: a client (once connected), the task queue, and the timeout.
+/// The Temporal side of the shim: the task queue, the timeout, and the hand-off latency metric.
 #[derive(Clone)]
 pub struct Handoff {
     pub task_queue: String,
     pub timeout: Duration,
+    pub metrics: Arc<Metrics>,
 }
 
 fn is_unavailable(code: Code) -> bool {
@@ -75,6 +85,17 @@ fn is_unavailable(code: Code) -> bool {
 }
 
 impl Handoff {
+    /// Runs one request's whole hand-off of `kind` (`calendly`, `form`, `link`, `operator`):
+    /// the Temporal calls it makes and, for Calendly, the API reads a reschedule needs and the
+    /// dead letter an unprocessable delivery becomes. Records its duration, whatever its
+    /// outcome, as one observation of `shim_handoff_duration_seconds`.
+    pub async fn timed<T>(&self, kind: &'static str, handoff: impl Future<Output = T>) -> T {
+        let began = Instant::now();
+        let outcome = handoff.await;
+        self.metrics.observe_handoff(kind, began.elapsed());
+        outcome
+    }
+
     async fn bounded<T>(
         &self,
         call: impl Future<Output = Result<T, HandoffError>>,

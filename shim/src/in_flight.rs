@@ -15,7 +15,7 @@ use axum::{
 };
 use tokio::sync::Semaphore;
 
-use crate::ApiError;
+use crate::{ApiError, error::RetryAfter};
 
 /// Paths served whatever the load.
 const EXEMPT: &[&str] = &["/healthz"];
@@ -24,12 +24,15 @@ const EXEMPT: &[&str] = &["/healthz"];
 #[derive(Clone, Debug)]
 pub struct InFlight {
     slots: Arc<Semaphore>,
+    retry_after: RetryAfter,
 }
 
 impl InFlight {
-    pub fn new(max: usize) -> Self {
+    /// At most `max` requests at once; past that, 503 with `retry_after`.
+    pub fn new(max: usize, retry_after: RetryAfter) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))),
+            retry_after,
         }
     }
 
@@ -46,7 +49,9 @@ pub async fn limit(State(in_flight): State<InFlight>, request: Request, next: Ne
         return next.run(request).await;
     }
     let Ok(_slot) = in_flight.slots.clone().try_acquire_owned() else {
-        return ApiError::Overloaded.into_response();
+        let mut refused = ApiError::Overloaded.into_response();
+        in_flight.retry_after.apply(&mut refused);
+        return refused;
     };
     next.run(request).await
 }
@@ -72,7 +77,7 @@ mod tests {
     async fn past_the_cap_requests_get_503_with_retry_after_and_healthz_still_answers() {
         let release = Arc::new(Notify::new());
         let entered = Arc::new(Notify::new());
-        let in_flight = InFlight::new(1);
+        let in_flight = InFlight::new(1, RetryAfter::new(Duration::from_secs(5)));
         let app = Router::new()
             .route(
                 "/slow",

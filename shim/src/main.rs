@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use booking_shim::{ShimState, config::ShimConfig, serve, set_retry_after};
+use booking_shim::{ShimState, config::ShimConfig, serve};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,7 +13,6 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = ShimConfig::from_env().context("invalid shim configuration")?;
-    set_retry_after(&config);
     // `SHIM_HOST` (127.0.0.1): the interface to listen on; 0.0.0.0 inside a container.
     let host: std::net::IpAddr = match std::env::var("SHIM_HOST") {
         Ok(raw) if !raw.trim().is_empty() => raw

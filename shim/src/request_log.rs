@@ -27,17 +27,38 @@ pub const UNMATCHED: &str = "unmatched";
 #[derive(Debug, Clone, Copy)]
 struct Routed;
 
-/// Accepts a sane `X-Request-Id` (1..=128 visible ASCII characters) or makes one, opens the
-/// request's span, and echoes the id in the response. The outermost layer.
-pub async fn request_span(mut request: Request, next: Next) -> Response {
-    let id = request
+/// Keeps a sane `X-Request-Id` (1..=128 visible ASCII characters, trimmed) and drops any
+/// other, so that tower-http's `SetRequestIdLayer` (which keeps whatever it finds) makes a
+/// fresh one in its place. Runs before it.
+pub async fn accept_request_id(mut request: Request) -> Request {
+    let sane = request
         .headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .and_then(|v| HeaderValue::from_str(v).ok());
+    match sane {
+        Some(id) => request.headers_mut().insert(REQUEST_ID_HEADER, id),
+        None => request.headers_mut().remove(REQUEST_ID_HEADER),
+    };
+    request
+}
+
+/// The request id tower-http's `SetRequestIdLayer` settled on (never empty behind it).
+fn request_id(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<tower_http::request_id::RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Opens the request's span with its id (settled by the request id layers outside it, which
+/// also echo it in the response), and makes the id available to handlers as [`RequestId`].
+pub async fn request_span(mut request: Request, next: Next) -> Response {
+    let id = request_id(&request);
     request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
@@ -50,9 +71,6 @@ pub async fn request_span(mut request: Request, next: Next) -> Response {
         span.record("route", tracing::field::display(UNMATCHED));
     }
     span.in_scope(|| tracing::info!(status = response.status().as_u16(), "answered"));
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
-    }
     response
 }
 
@@ -186,5 +204,38 @@ mod tests {
         assert_eq!(statuses, [StatusCode::NOT_FOUND]);
         assert!(!log.contains("secret-looking-segment"), "{log}");
         assert!(log.contains("route=unmatched"), "{log}");
+    }
+
+    #[tokio::test]
+    async fn a_sane_request_id_is_echoed_trimmed_and_any_other_is_replaced() {
+        let app = router(state());
+        let answer = |id: Option<&'static str>| {
+            let app = app.clone();
+            async move {
+                let mut request = axum::http::Request::builder().uri("/healthz");
+                if let Some(id) = id {
+                    request = request.header(crate::REQUEST_ID_HEADER, id);
+                }
+                let response = app
+                    .oneshot(request.body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                response.headers()[crate::REQUEST_ID_HEADER]
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        assert_eq!(answer(Some("  req-1  ")).await, "req-1");
+        let long = "x".repeat(129);
+        for insane in [
+            None,
+            Some("   "),
+            Some("has space"),
+            Some(long.leak() as &str),
+        ] {
+            let made = answer(insane).await;
+            assert!(uuid::Uuid::parse_str(&made).is_ok(), "{insane:?} -> {made}");
+        }
     }
 }

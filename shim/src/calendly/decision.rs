@@ -1,0 +1,167 @@
+//! The decision: what a verified, parsed Calendly delivery does to its booking, and the
+//! hand-off that does it.
+
+use booking_proto::{
+    domain::BookingId,
+    v1::{CancelSignal, RescheduleSignal},
+};
+use temporalio_client::Client;
+
+use super::{CalendlyDelivery, ChainError, Chains, Unprocessable};
+use crate::handoff::{BookingSignal, Handoff, HandoffError, Started};
+
+/// What became of a Calendly delivery that was not dead-lettered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Started,
+    Rescheduled,
+    Cancelled,
+    /// A redelivery of something whose booking closed long ago.
+    AlreadyClosed,
+    /// An old reschedule half whose new invitee has itself moved on or been cancelled.
+    Superseded,
+    /// A reschedule's cancel half without its successor's URI: the create half will move it.
+    AwaitingCreate,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Started => "started",
+            Outcome::Rescheduled => "rescheduled",
+            Outcome::Cancelled => "cancelled",
+            Outcome::AlreadyClosed => "already_closed",
+            Outcome::Superseded => "superseded",
+            Outcome::AwaitingCreate => "awaiting_create",
+        }
+    }
+}
+
+/// Why a Calendly delivery was not handed off.
+pub enum ProcessError {
+    /// Fatal: kept as a dead letter and acknowledged.
+    Unprocessable(String),
+    /// Retryable: answered 503.
+    Unavailable(String),
+}
+
+impl From<Unprocessable> for ProcessError {
+    fn from(e: Unprocessable) -> Self {
+        ProcessError::Unprocessable(e.0)
+    }
+}
+
+impl From<ChainError> for ProcessError {
+    fn from(e: ChainError) -> Self {
+        match e {
+            ChainError::Unavailable(m) => ProcessError::Unavailable(m),
+            ChainError::Broken(m) => ProcessError::Unprocessable(m),
+        }
+    }
+}
+
+impl From<HandoffError> for ProcessError {
+    fn from(e: HandoffError) -> Self {
+        match e {
+            HandoffError::Unavailable(m) => ProcessError::Unavailable(m),
+            other => ProcessError::Unprocessable(other.to_string()),
+        }
+    }
+}
+
+pub(crate) fn started(s: Started, then: Outcome) -> Outcome {
+    match s {
+        Started::Running => then,
+        Started::AlreadyClosed => Outcome::AlreadyClosed,
+    }
+}
+
+/// Hands a parsed delivery to its booking, following the chain rule (see [`super`]): a
+/// creation starts its booking, or reschedules the chain's booking; a cancel cancels it, or,
+/// as the first half of a reschedule, sends the same reschedule the create half would.
+pub async fn process(
+    chains: &Chains,
+    handoff: &Handoff,
+    client: &Client,
+    delivery: CalendlyDelivery,
+    request_id: &str,
+) -> Result<(BookingId, Outcome), ProcessError> {
+    match delivery {
+        CalendlyDelivery::Created(facts) => match &facts.old_invitee {
+            None => {
+                let booking = facts.invitee.booking_id()?;
+                let valid =
+                    facts.request(&booking, &facts.invitee.created_event_id(), request_id)?;
+                let s = handoff.start_booking(client, &valid).await?;
+                Ok((booking, started(s, Outcome::Started)))
+            }
+            Some(_) => {
+                let root = chains
+                    .root(&facts.invitee, facts.old_invitee.as_ref())
+                    .await?;
+                let booking = root.booking_id()?;
+                if !chains.invitee(&facts.invitee).await?.active {
+                    return Ok((booking, Outcome::Superseded));
+                }
+                let event_id = facts.invitee.created_event_id();
+                let valid = facts.request(&booking, &event_id, request_id)?;
+                let signal = RescheduleSignal {
+                    event_id,
+                    tour: Some(facts.tour.to_proto()),
+                    source_ref: facts.invitee.uri.clone(),
+                };
+                let s = handoff
+                    .signal_with_start(client, &valid, BookingSignal::Reschedule(signal))
+                    .await?;
+                Ok((booking, started(s, Outcome::Rescheduled)))
+            }
+        },
+        CalendlyDelivery::Canceled {
+            facts,
+            rescheduled,
+            rescheduled_to,
+            reason,
+            cancelled_by,
+        } => {
+            let root = chains
+                .root(&facts.invitee, facts.old_invitee.as_ref())
+                .await?;
+            let booking = root.booking_id()?;
+            if rescheduled {
+                // The same booking moving, never a cancel: send the reschedule the create half
+                // would send (same event id), so whichever half comes first moves it.
+                let Some(new) = rescheduled_to else {
+                    return Ok((booking, Outcome::AwaitingCreate));
+                };
+                if !chains.invitee(&new).await?.active {
+                    return Ok((booking, Outcome::Superseded));
+                }
+                let tour = chains.tour(&new.event_uuid).await?;
+                let event_id = new.created_event_id();
+                let mut moved = facts.clone();
+                moved.invitee = new.clone();
+                moved.tour = tour;
+                let valid = moved.request(&booking, &event_id, request_id)?;
+                let signal = RescheduleSignal {
+                    event_id,
+                    tour: Some(tour.to_proto()),
+                    source_ref: new.uri.clone(),
+                };
+                let s = handoff
+                    .signal_with_start(client, &valid, BookingSignal::Reschedule(signal))
+                    .await?;
+                return Ok((booking, started(s, Outcome::Rescheduled)));
+            }
+            let valid = facts.request(&booking, &facts.invitee.created_event_id(), request_id)?;
+            let signal = CancelSignal {
+                event_id: facts.invitee.canceled_event_id(),
+                reason,
+                cancelled_by,
+            };
+            let s = handoff
+                .signal_with_start(client, &valid, BookingSignal::Cancel(signal))
+                .await?;
+            Ok((booking, started(s, Outcome::Cancelled)))
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! `POST /webhooks/calendly`: verifies the signature, parses the delivery, and hands it to its
+//! booking ([`crate::calendly::process`]); a verified delivery it cannot process becomes a
+//! dead letter (202), so Calendly does not retry it for a day and disable the subscription.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use booking_workflows::dead_letter::DeadLetter;
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use temporalio_client::Client;
+
+use super::{header_str, request_id_of, require_json};
+use crate::{
+    ApiError, ShimState,
+    calendly::{self, ProcessError},
+    signature,
+};
+
+pub async fn calendly_webhook(
+    State(state): State<ShimState>,
+    request: axum::http::request::Parts,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request_id = request_id_of(&request.extensions);
+    let headers = &request.headers;
+    require_json(headers)?;
+    let config = state.config();
+    signature::verify_calendly(
+        header_str(headers, "calendly-webhook-signature"),
+        &body,
+        &config.calendly_signing_keys,
+        config.signature_tolerance,
+        Utc::now().timestamp(),
+    )
+    .map_err(ApiError::Unauthorized)?;
+    let client = state.client().await?;
+    let handoff = &state.inner.handoff;
+    handoff
+        .timed("calendly", async {
+            let processed = match calendly::parse(&body) {
+                Ok(delivery) => {
+                    calendly::process(
+                        &state.inner.chains,
+                        handoff,
+                        &client,
+                        delivery,
+                        &request_id,
+                    )
+                    .await
+                }
+                Err(e) => Err(e.into()),
+            };
+            match processed {
+                Ok((booking, outcome)) => {
+                    tracing::info!(booking_id = %booking, outcome = outcome.as_str(), "calendly delivery handed off");
+                    Ok((
+                        StatusCode::OK,
+                        Json(serde_json::json!({
+                            "status": "accepted",
+                            "bookingId": booking.as_str(),
+                            "outcome": outcome.as_str(),
+                        })),
+                    )
+                        .into_response())
+                }
+                Err(ProcessError::Unavailable(m)) => Err(ApiError::Unavailable(m)),
+                Err(ProcessError::Unprocessable(reason)) => {
+                    dead_letter(&state, &client, "calendly", &body, reason, &request_id).await
+                }
+            }
+        })
+        .await
+}
+
+/// Keeps a verified but unprocessable delivery as a dead-letter workflow; 202 once Temporal
+/// holds it.
+async fn dead_letter(
+    state: &ShimState,
+    client: &Client,
+    source: &str,
+    body: &[u8],
+    reason: String,
+    request_id: &str,
+) -> Result<Response, ApiError> {
+    let digest = hex::encode(Sha256::digest(body));
+    tracing::warn!(%reason, dead_letter = %digest, "unprocessable delivery kept as a dead letter");
+    let letter = DeadLetter {
+        payload: String::from_utf8_lossy(body).into_owned(),
+        reason,
+        source: source.to_owned(),
+        received_at: Utc::now().to_rfc3339(),
+        request_id: request_id.to_owned(),
+    };
+    state
+        .inner
+        .handoff
+        .dead_letter(client, &digest, letter)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({
+            "status": "dead_lettered",
+            "deadLetterId": booking_workflows::dead_letter::workflow_id(&digest),
+        })),
+    )
+        .into_response())
+}

@@ -1,0 +1,42 @@
+//! `POST /bookings/{id}/tour-complete`: an operator (bearer token) marks a tour done.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use booking_proto::{
+    domain::{BookingId, FieldError},
+    v1::TourCompleteSignal,
+};
+
+use super::header_str;
+use crate::{ApiError, ShimState, signature};
+
+pub async fn tour_complete(
+    State(state): State<ShimState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    signature::verify_bearer(
+        header_str(&headers, "authorization"),
+        state.config().operator_token.as_ref(),
+    )
+    .map_err(ApiError::Unauthorized)?;
+    let booking =
+        BookingId::parse(&id).map_err(|m| ApiError::Invalid(vec![FieldError::new("id", m)]))?;
+    let client = state.client().await?;
+    let handoff = &state.inner.handoff;
+    let signal = TourCompleteSignal {
+        event_id: format!("operator:tour-complete:{booking}"),
+    };
+    handoff
+        .timed("operator", handoff.tour_complete(&client, &booking, signal))
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "status": "accepted", "bookingId": booking.as_str() })),
+    )
+        .into_response())
+}
