@@ -16,21 +16,19 @@ use std::{
 use booking_proto::{
     domain::{BookingId, ValidBooking},
     v1::{
-        BookingRequest, CancelSignal, ChangeAccepted, ChangeRequest, QuestionnaireVisitedSignal,
-        RescheduleSignal, TourCompleteSignal, change_request::Change,
+        ChangeAccepted, ChangeRequest, QuestionnaireVisitedSignal, TourCompleteSignal,
+        change_request::Change,
     },
 };
 use booking_workflows::{
     BookingWorkflow,
-    booking::VISIT_ALREADY_RECORDED,
+    booking::{
+        VISIT_ALREADY_RECORDED,
+        client::{self, BookingCallError, BookingClient, OnExisting, classify_interaction},
+    },
     dead_letter::{self, DeadLetter, DeadLetterWorkflow},
 };
-use temporalio_client::{
-    Client, WorkflowExecuteUpdateOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
-    WorkflowSignalOptions, WorkflowStartOptions,
-    errors::{WorkflowInteractionError, WorkflowStartError, WorkflowUpdateError},
-    tonic::Code,
-};
+use temporalio_client::{Client, WorkflowSignalOptions, errors::WorkflowStartError, tonic::Code};
 
 use crate::metrics::Metrics;
 
@@ -54,13 +52,22 @@ pub enum HandoffError {
     Refused(String),
 }
 
-/// What a start did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Started {
-    /// A new booking workflow runs (or the same one, started by an earlier delivery).
-    Running,
-    /// The booking ran before and is closed: a redelivery of its creation, nothing to do.
-    AlreadyClosed,
+pub use booking_workflows::booking::client::{Started, StartingSignal as BookingSignal};
+
+/// The shim's reading of a call's failure. A start Temporal refuses is answered 503 like an
+/// outage, so the sender retries and nothing it delivered is dropped: the shim validated the
+/// booking itself, so such a refusal is never the sender's fault.
+impl From<BookingCallError> for HandoffError {
+    fn from(e: BookingCallError) -> Self {
+        match e {
+            BookingCallError::NotFound(_) => Self::NotFound,
+            BookingCallError::Closed(_) => Self::Closed,
+            BookingCallError::Refused(reason) => Self::Refused(reason),
+            other @ (BookingCallError::Unavailable(_)
+            | BookingCallError::Invalid(_)
+            | BookingCallError::AlreadyExists(_)) => Self::Unavailable(other.to_string()),
+        }
+    }
 }
 
 /// The Temporal side of the shim: the task queue, the timeout, and the hand-off latency metric.
@@ -69,19 +76,6 @@ pub struct Handoff {
     pub task_queue: String,
     pub timeout: Duration,
     pub metrics: Arc<Metrics>,
-}
-
-fn is_unavailable(code: Code) -> bool {
-    matches!(
-        code,
-        Code::Unavailable
-            | Code::DeadlineExceeded
-            | Code::ResourceExhausted
-            | Code::Aborted
-            | Code::Internal
-            | Code::Unknown
-            | Code::Cancelled
-    )
 }
 
 impl Handoff {
@@ -110,13 +104,8 @@ impl Handoff {
             })
     }
 
-    fn start_options(&self, workflow_id: String) -> WorkflowStartOptions {
-        // UseExisting: a redelivery while the booking runs is a no-op. RejectDuplicate: a
-        // redelivery after it closed must not start a second booking under the same id.
-        WorkflowStartOptions::new(self.task_queue.clone(), workflow_id)
-            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-            .build()
+    fn bookings(&self, client: &Client) -> BookingClient {
+        BookingClient::new(client.clone(), self.task_queue.clone())
     }
 
     /// Starts the booking's workflow unless it exists.
@@ -125,17 +114,9 @@ impl Handoff {
         client: &Client,
         booking: &ValidBooking,
     ) -> Result<Started, HandoffError> {
-        let options = self.start_options(booking.booking_id.workflow_id());
-        self.bounded(async {
-            match client
-                .start_workflow(BookingWorkflow::run, booking.request.clone(), options)
-                .await
-            {
-                Ok(_) => Ok(Started::Running),
-                Err(e) => start_error(e).map(|()| Started::AlreadyClosed),
-            }
-        })
-        .await
+        let bookings = self.bookings(client);
+        self.bounded(async { Ok(bookings.start(booking, OnExisting::Reuse).await?) })
+            .await
     }
 
     /// Sends `signal` to the booking, starting it from `request` first if it does not exist
@@ -146,39 +127,9 @@ impl Handoff {
         booking: &ValidBooking,
         signal: BookingSignal,
     ) -> Result<Started, HandoffError> {
-        let options = self.start_options(booking.booking_id.workflow_id());
-        let request: BookingRequest = booking.request.clone();
-        self.bounded(async {
-            let result = match signal {
-                BookingSignal::Reschedule(s) => {
-                    client
-                        .signal_with_start_workflow(
-                            BookingWorkflow::run,
-                            request,
-                            BookingWorkflow::reschedule,
-                            s,
-                            options,
-                        )
-                        .await
-                }
-                BookingSignal::Cancel(s) => {
-                    client
-                        .signal_with_start_workflow(
-                            BookingWorkflow::run,
-                            request,
-                            BookingWorkflow::cancel,
-                            s,
-                            options,
-                        )
-                        .await
-                }
-            };
-            match result {
-                Ok(_) => Ok(Started::Running),
-                Err(e) => start_error(e).map(|()| Started::AlreadyClosed),
-            }
-        })
-        .await
+        let bookings = self.bookings(client);
+        self.bounded(async { Ok(bookings.signal_with_start(booking, signal).await?) })
+            .await
     }
 
     /// Records that the lead opened the questionnaire, at most once per booking's history.
@@ -222,7 +173,7 @@ impl Handoff {
                             WorkflowSignalOptions::default(),
                         )
                         .await
-                        .map_err(interaction_error)
+                        .map_err(|e| classify_interaction(booking, e).into())
                 })
                 .await
             }
@@ -246,7 +197,7 @@ impl Handoff {
                     WorkflowSignalOptions::default(),
                 )
                 .await
-                .map_err(interaction_error)
+                .map_err(|e| classify_interaction(booking, e).into())
         })
         .await
     }
@@ -259,29 +210,9 @@ impl Handoff {
         change: ChangeRequest,
         update_id: String,
     ) -> Result<ChangeAccepted, HandoffError> {
-        let handle = client.get_workflow_handle::<BookingWorkflow>(booking.workflow_id());
-        let options = WorkflowExecuteUpdateOptions::builder()
-            .update_id(update_id)
-            .build();
-        self.bounded(async {
-            handle
-                .execute_update(BookingWorkflow::request_change, change, options)
-                .await
-                .map_err(|e| match e {
-                    WorkflowUpdateError::NotFound(_) => HandoffError::NotFound,
-                    WorkflowUpdateError::Failed(failure) => HandoffError::Refused(failure.message),
-                    WorkflowUpdateError::Rpc(status) if status.code() == Code::NotFound => {
-                        HandoffError::NotFound
-                    }
-                    WorkflowUpdateError::Rpc(status)
-                        if status.code() == Code::FailedPrecondition =>
-                    {
-                        HandoffError::Closed
-                    }
-                    other => HandoffError::Unavailable(other.to_string()),
-                })
-        })
-        .await
+        let bookings = self.bookings(client);
+        self.bounded(async { Ok(bookings.request_change(booking, change, update_id).await?) })
+            .await
     }
 
     /// Keeps an unprocessable delivery as a dead-letter workflow (one per distinct body).
@@ -291,45 +222,26 @@ impl Handoff {
         body_sha256_hex: &str,
         letter: DeadLetter,
     ) -> Result<(), HandoffError> {
-        let options = self.start_options(dead_letter::workflow_id(body_sha256_hex));
+        // The same id policy as bookings: a redelivered bad payload is one dead letter.
+        let options = client::start_options(
+            &self.task_queue,
+            dead_letter::workflow_id(body_sha256_hex),
+            OnExisting::Reuse,
+            None,
+        );
         self.bounded(async {
             match client
                 .start_workflow(DeadLetterWorkflow::run, letter, options)
                 .await
             {
                 Ok(_) => Ok(()),
-                Err(e) => start_error(e),
+                Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(()),
+                Err(WorkflowStartError::Rpc(status)) if status.code() == Code::AlreadyExists => {
+                    Ok(())
+                }
+                Err(other) => Err(HandoffError::Unavailable(other.to_string())),
             }
         })
         .await
-    }
-}
-
-/// The two signals a Calendly delivery can carry to a booking that may not exist yet.
-#[derive(Debug, Clone)]
-pub enum BookingSignal {
-    Reschedule(RescheduleSignal),
-    Cancel(CancelSignal),
-}
-
-/// `Ok(())` when the start failed only because the workflow ran before and is closed.
-fn start_error(e: WorkflowStartError) -> Result<(), HandoffError> {
-    match e {
-        WorkflowStartError::AlreadyStarted { .. } => Ok(()),
-        WorkflowStartError::Rpc(status) if status.code() == Code::AlreadyExists => Ok(()),
-        WorkflowStartError::Rpc(status) if !is_unavailable(status.code()) => Err(
-            HandoffError::Unavailable(format!("Temporal refused the start: {status}")),
-        ),
-        other => Err(HandoffError::Unavailable(other.to_string())),
-    }
-}
-
-fn interaction_error(e: WorkflowInteractionError) -> HandoffError {
-    match e {
-        WorkflowInteractionError::NotFound(_) => HandoffError::NotFound,
-        WorkflowInteractionError::Rpc(status) if status.code() == Code::NotFound => {
-            HandoffError::NotFound
-        }
-        other => HandoffError::Unavailable(other.to_string()),
     }
 }

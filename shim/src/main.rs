@@ -38,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(async move {
         let mut delay = Duration::from_millis(200);
         loop {
-            match booking_worker::connect().await {
+            match booking_workflows::connection::connect().await {
                 Ok(client) => {
                     connecting.set_client(client).await;
                     tracing::info!("connected to Temporal");
@@ -57,7 +57,12 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, "shim listening");
-    serve(listener, state, booking_worker::wait_for_stop_signal()).await?;
+    serve(
+        listener,
+        state,
+        booking_workflows::connection::wait_for_stop_signal(),
+    )
+    .await?;
     tracing::info!("shim stopped");
     Ok(())
 }

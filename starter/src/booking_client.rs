@@ -1,4 +1,5 @@
-//! Starting, signalling and inspecting booking workflows from outside Temporal.
+//! Starting, signalling and inspecting booking workflows from the command line: the CLI's face
+//! of [`BookingClient`], the one client every caller shares, with the CLI's own error enum.
 
 use booking_proto::{
     domain::{
@@ -10,12 +11,11 @@ use booking_proto::{
         RescheduleSignal, RetrySignal, SkipSignal, TourCompleteSignal,
     },
 };
-use booking_workflows::BookingWorkflow;
-use booking_workflows::booking::summary;
-use temporalio_client::{
-    Client, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
-    errors::{WorkflowInteractionError, WorkflowQueryError, WorkflowStartError},
+use booking_workflows::{
+    BookingWorkflow,
+    booking::client::{BookingCallError, BookingClient, OnExisting, Started, classify_interaction},
 };
+use temporalio_client::{Client, WorkflowSignalOptions};
 
 /// What can go wrong acting on a booking from outside.
 #[derive(Debug, thiserror::Error)]
@@ -34,26 +34,27 @@ pub enum BookingClientError {
     Temporal(String),
 }
 
-/// Starts the workflow of a booking on `task_queue`.
+impl From<BookingCallError> for BookingClientError {
+    fn from(e: BookingCallError) -> Self {
+        match e {
+            BookingCallError::AlreadyExists(id) => Self::AlreadyExists(id),
+            BookingCallError::NotFound(id) => Self::NotFound(id),
+            other => Self::Temporal(other.to_string()),
+        }
+    }
+}
+
+/// Starts the workflow of a booking on `task_queue`; an id ever used is refused.
 pub async fn start_booking(
     client: &Client,
     task_queue: &str,
     request: BookingRequest,
 ) -> Result<BookingId, BookingClientError> {
     let booking = ValidBooking::parse(request)?;
-    let options = WorkflowStartOptions::new(task_queue, booking.booking_id.workflow_id())
-        .static_summary(summary::start_summary(&booking))
-        .static_details(summary::start_details(&booking))
-        .build();
-    match client
-        .start_workflow(BookingWorkflow::run, booking.request.clone(), options)
-        .await
-    {
-        Ok(_) => Ok(booking.booking_id),
-        Err(WorkflowStartError::AlreadyStarted { .. }) => {
-            Err(BookingClientError::AlreadyExists(booking.booking_id))
-        }
-        Err(other) => Err(BookingClientError::Temporal(other.to_string())),
+    let bookings = BookingClient::new(client.clone(), task_queue);
+    match bookings.start(&booking, OnExisting::Refuse).await? {
+        Started::Running => Ok(booking.booking_id),
+        Started::AlreadyClosed => Err(BookingClientError::AlreadyExists(booking.booking_id)),
     }
 }
 
@@ -62,14 +63,9 @@ pub async fn status(
     client: &Client,
     booking_id: &BookingId,
 ) -> Result<BookingSnapshot, BookingClientError> {
-    client
-        .get_workflow_handle::<BookingWorkflow>(booking_id.workflow_id())
-        .query(BookingWorkflow::status, (), WorkflowQueryOptions::default())
-        .await
-        .map_err(|e| match e {
-            WorkflowQueryError::NotFound(_) => BookingClientError::NotFound(booking_id.clone()),
-            other => BookingClientError::Temporal(other.to_string()),
-        })
+    // A query names no task queue.
+    let bookings = BookingClient::new(client.clone(), String::new());
+    Ok(bookings.status(booking_id).await?)
 }
 
 /// A signal an operator, a link or the shim can send to a booking.
@@ -197,10 +193,7 @@ pub async fn signal(
             handle.signal(BookingWorkflow::skip, payload, options).await
         }
     };
-    result.map_err(|e| match e {
-        WorkflowInteractionError::NotFound(_) => BookingClientError::NotFound(booking_id.clone()),
-        other => BookingClientError::Temporal(other.to_string()),
-    })
+    result.map_err(|e| classify_interaction(booking_id, e).into())
 }
 
 #[cfg(test)]

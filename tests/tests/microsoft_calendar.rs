@@ -84,7 +84,8 @@ async fn a_graph_agent_runs_the_happy_path_with_one_event_in_the_mailbox() {
     assert!(
         app.calendar_events(&id).await.is_empty(),
         "nothing went to Google"
-    );    app.record_history(&id, "happy_path_microsoft").await;
+    );
+    app.record_history(&id, "happy_path_microsoft").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,8 +19,10 @@ use booking_workflows::{
     lifecycle::FollowUpPolicy,
     settings::{DEFAULT_HISTORY_LIMIT, SettingsSource},
 };
-use temporalio_client::{
-    Client, ClientOptions, Connection, ConnectionOptions, envconfig::LoadClientConfigProfileOptions,
+use temporalio_client::Client;
+
+pub use booking_workflows::connection::{
+    ConnectError, connect, connect_with, error_chain, wait_for_stop_signal,
 };
 use temporalio_sdk::{Worker, WorkerOptions, runtime::Runtime};
 
@@ -31,13 +33,8 @@ pub const DEFAULT_TASK_QUEUE: &str = "bookings";
 /// messages say what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("the Temporal client configuration is invalid: {0}")]
-    ClientConfig(String),
-    #[error(
-        "cannot reach Temporal at {address}: {reason}. Is the server running? \
-         (scripts/run starts a dev server; TEMPORAL_ADDRESS points elsewhere)"
-    )]
-    Unreachable { address: String, reason: String },
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
     #[error("provider configuration: {0}")]
     Providers(#[from] booking_activities::config::ConfigError),
     #[error("{var}={path}: {message}")]
@@ -52,30 +49,6 @@ pub enum WorkerError {
     Tuning(#[from] tuning::TuningError),
     #[error("could not build the worker: {0}")]
     Build(String),
-}
-
-/// Connects to Temporal using the SDK's environment configuration.
-pub async fn connect() -> Result<Client, WorkerError> {
-    let (connection, options) =
-        ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
-            .map_err(|e| WorkerError::ClientConfig(e.to_string()))?;
-    connect_with(connection, options).await
-}
-
-/// Connects with explicit options (tests, or callers that resolved the address themselves).
-pub async fn connect_with(
-    connection: ConnectionOptions,
-    options: ClientOptions,
-) -> Result<Client, WorkerError> {
-    let address = connection.target.to_string();
-    let connection =
-        Connection::connect(connection)
-            .await
-            .map_err(|e| WorkerError::Unreachable {
-                address: address.clone(),
-                reason: error_chain(&e),
-            })?;
-    Client::new(connection, options).map_err(|e| WorkerError::ClientConfig(e.to_string()))
 }
 
 /// What a worker process runs with.
@@ -245,32 +218,6 @@ pub fn build_worker(
         .build();
     config.tuning.apply(&mut options);
     Worker::new(runtime, client, options).map_err(|e| WorkerError::Build(e.to_string()))
-}
-
-/// An error and all its causes on one line: tonic's top-level "transport error" alone says
-/// nothing about refused connections or bad certificates.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = cause.source();
-    }
-    out
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM, the two ways a process is asked to stop.
-pub async fn wait_for_stop_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler cannot fail on unix");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
 
 #[cfg(test)]

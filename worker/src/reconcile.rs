@@ -6,66 +6,33 @@ use std::time::Duration;
 use booking_activities::reconcile::{
     Applied, BookingCommand, BookingDirectory, DirectoryError, KeepPositionsInput, PositionsKept,
 };
-use booking_proto::{
-    domain::{BookingId, ValidBooking},
-    v1::{BookingRequest, BookingSnapshot},
-};
+use booking_proto::{domain::BookingId, v1::BookingSnapshot};
 use booking_workflows::{
-    BookingWorkflow,
-    booking::summary,
+    booking::client::{BookingCallError, BookingClient, OnExisting, Started, StartingSignal},
     reconcile::{ReconcileConfig, ReconcileWorkflow, SCHEDULE_ID, WORKFLOW_ID_PREFIX},
 };
 use futures::{FutureExt, future::BoxFuture};
-use temporalio_client::{
-    Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions,
-    WorkflowStartOptions,
-    errors::{WorkflowQueryError, WorkflowStartError},
-    tonic::Code,
-};
+use temporalio_client::{Client, tonic::Code};
 
 /// Longest wait for one query or hand-off; the activity's retry policy takes it from there.
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// [`BookingDirectory`] over a Temporal client, starting bookings on `task_queue`.
-#[derive(Clone)]
+/// [`BookingDirectory`] over the booking client, starting bookings on its task queue as the
+/// webhook shim does (a running booking is reused, a closed one never started again).
+#[derive(Clone, Debug)]
 pub struct TemporalDirectory {
-    client: Client,
-    task_queue: String,
-}
-
-impl std::fmt::Debug for TemporalDirectory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TemporalDirectory")
-            .field("task_queue", &self.task_queue)
-            .finish_non_exhaustive()
-    }
+    bookings: BookingClient,
 }
 
 impl TemporalDirectory {
     pub fn new(client: Client, task_queue: impl Into<String>) -> Self {
         Self {
-            client,
-            task_queue: task_queue.into(),
+            bookings: BookingClient::new(client, task_queue),
         }
     }
 
-    /// As the webhook shim starts bookings: an existing run is reused, and a closed booking's
-    /// id is never started again. The UI's list shows the booking's summary from the start.
-    fn start_options(
-        &self,
-        request: &BookingRequest,
-    ) -> Result<WorkflowStartOptions, DirectoryError> {
-        let booking = ValidBooking::parse(request.clone()).map_err(|e| {
-            DirectoryError::Refused(format!("booking {:?}: {e}", request.booking_id))
-        })?;
-        Ok(
-            WorkflowStartOptions::new(self.task_queue.clone(), booking.booking_id.workflow_id())
-                .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-                .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-                .static_summary(summary::start_summary(&booking))
-                .static_details(summary::start_details(&booking))
-                .build(),
-        )
+    fn client(&self) -> &Client {
+        self.bookings.client()
     }
 }
 
@@ -81,17 +48,18 @@ async fn bounded<T>(
         })
 }
 
-fn started<T>(result: Result<T, WorkflowStartError>) -> Result<Applied, DirectoryError> {
-    match result {
-        Ok(_) => Ok(Applied::Delivered),
-        Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(Applied::Closed),
-        Err(WorkflowStartError::Rpc(status)) if status.code() == Code::AlreadyExists => {
-            Ok(Applied::Closed)
-        }
-        Err(WorkflowStartError::Rpc(status)) if status.code() == Code::InvalidArgument => Err(
-            DirectoryError::Refused(format!("Temporal refused the start: {status}")),
-        ),
-        Err(other) => Err(DirectoryError::Unavailable(other.to_string())),
+/// Reconciliation's reading of a call's failure: retry what may pass, report the rest.
+fn directory_error(e: BookingCallError) -> DirectoryError {
+    match e {
+        BookingCallError::Unavailable(why) => DirectoryError::Unavailable(why),
+        refused => DirectoryError::Refused(refused.to_string()),
+    }
+}
+
+fn applied(started: Started) -> Applied {
+    match started {
+        Started::Running => Applied::Delivered,
+        Started::AlreadyClosed => Applied::Closed,
     }
 }
 
@@ -107,7 +75,7 @@ impl TemporalDirectory {
             return Ok(PositionsKept::NotScheduled);
         }
         let unavailable = |e: &dyn std::fmt::Display| DirectoryError::Unavailable(e.to_string());
-        let handle = self.client.get_schedule_handle(SCHEDULE_ID);
+        let handle = self.client().get_schedule_handle(SCHEDULE_ID);
         let description = match handle.describe(Default::default()).await {
             Ok(d) => d,
             Err(temporalio_client::schedules::ScheduleError::Rpc(status))
@@ -123,7 +91,7 @@ impl TemporalDirectory {
             return Ok(PositionsKept::NotScheduled);
         };
         if action.workflow_type() != booking_workflows::reconcile::WORKFLOW_TYPE
-            || action.task_queue() != self.task_queue
+            || action.task_queue() != self.bookings.task_queue()
         {
             return Ok(PositionsKept::NotScheduled);
         }
@@ -133,7 +101,7 @@ impl TemporalDirectory {
             .map_err(|e| unavailable(&e))?
             .unwrap_or_default();
         config.calendar_positions = input.positions;
-        let task_queue = self.task_queue.clone();
+        let task_queue = self.bookings.task_queue().to_owned();
         handle
             .update(
                 move |update| {
@@ -172,15 +140,10 @@ impl BookingDirectory for TemporalDirectory {
                 return Ok(None);
             };
             bounded(async {
-                match self
-                    .client
-                    .get_workflow_handle::<BookingWorkflow>(id.workflow_id())
-                    .query(BookingWorkflow::status, (), WorkflowQueryOptions::default())
-                    .await
-                {
+                match self.bookings.status(&id).await {
                     Ok(snapshot) => Ok(Some(snapshot)),
-                    Err(WorkflowQueryError::NotFound(_)) => Ok(None),
-                    Err(other) => Err(DirectoryError::Unavailable(other.to_string())),
+                    Err(BookingCallError::NotFound(_)) => Ok(None),
+                    Err(other) => Err(directory_error(other)),
                 }
             })
             .await
@@ -190,37 +153,25 @@ impl BookingDirectory for TemporalDirectory {
 
     fn apply(&self, command: BookingCommand) -> BoxFuture<'_, Result<Applied, DirectoryError>> {
         async move {
-            let options = self.start_options(command.request())?;
+            let booking =
+                BookingClient::parse(command.request().clone()).map_err(directory_error)?;
             bounded(async {
-                match command {
-                    BookingCommand::Start { request } => started(
-                        self.client
-                            .start_workflow(BookingWorkflow::run, request, options)
-                            .await,
-                    ),
-                    BookingCommand::Cancel { request, signal } => started(
-                        self.client
-                            .signal_with_start_workflow(
-                                BookingWorkflow::run,
-                                request,
-                                BookingWorkflow::cancel,
-                                signal,
-                                options,
-                            )
-                            .await,
-                    ),
-                    BookingCommand::Reschedule { request, signal } => started(
-                        self.client
-                            .signal_with_start_workflow(
-                                BookingWorkflow::run,
-                                request,
-                                BookingWorkflow::reschedule,
-                                signal,
-                                options,
-                            )
-                            .await,
-                    ),
-                }
+                let started = match command {
+                    BookingCommand::Start { .. } => {
+                        self.bookings.start(&booking, OnExisting::Reuse).await
+                    }
+                    BookingCommand::Cancel { signal, .. } => {
+                        self.bookings
+                            .signal_with_start(&booking, StartingSignal::Cancel(signal))
+                            .await
+                    }
+                    BookingCommand::Reschedule { signal, .. } => {
+                        self.bookings
+                            .signal_with_start(&booking, StartingSignal::Reschedule(signal))
+                            .await
+                    }
+                };
+                started.map(applied).map_err(directory_error)
             })
             .await
         }

@@ -11,6 +11,7 @@
 //!   unfinished.
 
 pub mod booking;
+pub mod connection;
 pub mod dead_letter;
 pub mod detached;
 pub mod ledger;

@@ -10,7 +10,7 @@ mod worklist;
 use std::{path::PathBuf, process::ExitCode};
 
 use booking_starter::{booking_client::BookingClientError, operator::OperatorError};
-use booking_worker::{DEFAULT_TASK_QUEUE, WorkerError};
+use booking_worker::{ConnectError, DEFAULT_TASK_QUEUE, WorkerError};
 use clap::{Parser, Subcommand};
 
 pub use output::Output;
@@ -136,7 +136,12 @@ fn exit_code(err: &anyhow::Error) -> u8 {
             OperatorError::Temporal(_) => exit::UNREACHABLE,
         };
     }
-    if let Some(WorkerError::Unreachable { .. }) = err.downcast_ref::<WorkerError>() {
+    if let Some(ConnectError::Unreachable { .. }) = err.downcast_ref::<ConnectError>() {
+        return exit::UNREACHABLE;
+    }
+    if let Some(WorkerError::Connect(ConnectError::Unreachable { .. })) =
+        err.downcast_ref::<WorkerError>()
+    {
         return exit::UNREACHABLE;
     }
     if err.downcast_ref::<InvalidArgument>().is_some() {

@@ -9,6 +9,7 @@
 
 mod actions;
 mod attributes;
+pub mod client;
 mod signals;
 pub mod summary;
 
