@@ -3,8 +3,8 @@
 //! before it reaches a worker; such a change needs `ctx.patched()`.
 //!
 //! The histories come from real runs of `lifecycle_sequences.rs` and `workflow_cancellation.rs`
-//! on the dev server (`BOOKINGS_RECORD_HISTORIES=1 cargo test -p booking-tests --test
-//! lifecycle_sequences`).
+//! on the dev server (`BOOKINGS_RECORD_HISTORIES=1 cargo test -p booking-tests --test e2e
+//! lifecycle_sequences::`).
 //! Files named `*_v1.json` were recorded before the `slot-ledger`, `timer-driven-due` and
 //! `resilient-ledger-calls` patches: they prove a booking started on the first release still
 //! replays, taking the old paths. Never delete a history a running booking could still have.
