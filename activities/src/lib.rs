@@ -20,6 +20,7 @@ pub mod reconcile;
 pub mod redact;
 pub mod scheduler;
 pub mod secret;
+pub mod settings_cli;
 pub mod token;
 
 pub use booking::BookingActivities;

@@ -138,6 +138,34 @@ impl TokenProvider {
         Ok(token)
     }
 
+    /// Sends a request built by `build` with `account`'s bearer token. A 401 makes the token
+    /// be forgotten, renewed once and the request sent once more: token renewal, not a retry
+    /// loop (retries belong to Temporal).
+    pub async fn send_authorised(
+        &self,
+        http: &Http,
+        provider: Provider,
+        account: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<crate::http::Answer, ProviderError> {
+        let token = self.get_valid_token(account).await?;
+        let answer = http
+            .send(provider, build(&http.client).bearer_auth(token.expose()))
+            .await?;
+        if answer.status != 401 {
+            return Ok(answer);
+        }
+        tracing::info!(
+            account,
+            %provider,
+            "the provider refused the access token; renewing it once"
+        );
+        self.invalidate(account, &token).await;
+        let token = self.get_valid_token(account).await?;
+        http.send(provider, build(&http.client).bearer_auth(token.expose()))
+            .await
+    }
+
     /// Forgets `rejected` (a token a provider answered 401 to), so the next
     /// [`get_valid_token`](Self::get_valid_token) refreshes. A token already replaced by a
     /// concurrent caller is left alone, so one 401 wave causes one refresh.

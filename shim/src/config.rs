@@ -120,8 +120,13 @@ const SANDBOX_SIGNING_KEY: &str = "sandbox-calendly-signing-key";
 impl ShimConfig {
     /// Reads the process environment (warning once in sandbox mode).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let lookup = |name: &str| std::env::var(name).ok();
-        Mode::from_lookup(&lookup)?.warn_once_if_sandbox();
+        Self::from_settings(&|name: &str| std::env::var(name).ok())
+    }
+
+    /// Reads the process's settings (its flags and environment, see [`crate::cli`]), warning
+    /// once in sandbox mode.
+    pub fn from_settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Mode::from_lookup(lookup)?.warn_once_if_sandbox();
         Self::from_lookup(lookup)
     }
 

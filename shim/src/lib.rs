@@ -30,6 +30,7 @@
 
 pub mod availability;
 pub mod calendly;
+pub mod cli;
 pub mod coalescing_cache;
 pub mod config;
 pub mod error;

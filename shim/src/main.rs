@@ -3,19 +3,21 @@
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use booking_shim::{ShimState, config::ShimConfig, serve};
+use booking_shim::{ShimState, cli, config::ShimConfig, serve};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `--help` and `--version` answer here, before anything starts.
+    let settings = cli::lookup(cli::command().get_matches());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let config = ShimConfig::from_env().context("invalid shim configuration")?;
+    let config = ShimConfig::from_settings(&settings).context("invalid shim configuration")?;
     // `SHIM_HOST` (127.0.0.1): the interface to listen on; 0.0.0.0 inside a container.
-    let host: std::net::IpAddr = match std::env::var("SHIM_HOST") {
-        Ok(raw) if !raw.trim().is_empty() => raw
+    let host: std::net::IpAddr = match settings("SHIM_HOST") {
+        Some(raw) if !raw.trim().is_empty() => raw
             .trim()
             .parse()
             .with_context(|| format!("SHIM_HOST={raw:?} is not an IP address"))?,

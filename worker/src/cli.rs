@@ -1,38 +1,12 @@
 //! `booking-worker`'s command line: `--help` lists every setting with its environment variable,
-//! and each can also be given as a flag (`--task-queue` for `BOOKINGS_TASK_QUEUE`).
+//! and each can also be given as a flag (see [`booking_activities::settings_cli`]).
 //!
-//! The settings themselves are read by the typed configuration layers ([`crate::WorkerConfig`],
-//! `booking_activities::config`, [`crate::tuning`], [`crate::observability`]) through one
-//! lookup function; this module only decides where a value comes from: the flag, else the
-//! environment. [`SETTINGS`] is the one list, and a test checks that every variable those
-//! layers read is in it, so `--help` cannot fall behind.
+//! [`SETTINGS`] is the one list of what the worker reads (through [`crate::WorkerConfig`],
+//! `booking_activities::config`, [`crate::tuning`] and [`crate::observability`]); a test
+//! checks that every variable those layers read is in it.
 
-use clap::{Arg, ArgAction, ArgMatches, Command};
-
-/// One setting of the worker.
-#[derive(Debug, Clone, Copy)]
-pub struct Setting {
-    pub var: &'static str,
-    pub help: &'static str,
-    /// Its value never appears in `--help` (only whether it is set).
-    pub secret: bool,
-}
-
-const fn setting(var: &'static str, help: &'static str) -> Setting {
-    Setting {
-        var,
-        help,
-        secret: false,
-    }
-}
-
-const fn secret(var: &'static str, help: &'static str) -> Setting {
-    Setting {
-        var,
-        help,
-        secret: true,
-    }
-}
+use booking_activities::settings_cli::{self, Setting, secret, setting};
+use clap::{ArgMatches, Command};
 
 /// Every setting the worker reads, in the order `--help` shows them.
 pub const SETTINGS: &[Setting] = &[
@@ -191,97 +165,45 @@ pub const SETTINGS: &[Setting] = &[
     ),
 ];
 
-/// `BOOKINGS_TASK_QUEUE` → `task-queue`. Leaked: clap keeps flag names as `&'static str`, and
-/// the command is built once per process (a few hundred bytes).
-fn flag_name(var: &str) -> &'static str {
-    let name = var
-        .trim_start_matches("BOOKINGS_")
-        .to_ascii_lowercase()
-        .replace('_', "-");
-    Box::leak(name.into_boxed_str())
-}
-
-/// The worker's command: no positional arguments, one flag per setting.
+/// The worker's command.
 pub fn command() -> Command {
-    let args = SETTINGS.iter().map(|s| {
-        Arg::new(s.var)
-            .long(flag_name(s.var))
-            .env(s.var)
-            .value_name("VALUE")
-            .help(s.help)
-            .hide_env_values(s.secret)
-            .action(ArgAction::Set)
-    });
-    Command::new("booking-worker")
-        .about(
-            "Runs the booking workflows and activities on a Temporal task queue until SIGINT or \
-             SIGTERM. Every setting is a flag or its environment variable.",
-        )
-        .after_help(
-            "Temporal itself is reached through the SDK's standard settings: TEMPORAL_ADDRESS \
-             (default localhost:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_API_KEY, \
-             TEMPORAL_TLS_* or a temporal.toml profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE). \
-             Log levels: RUST_LOG (default info).",
-        )
-        .version(env!("CARGO_PKG_VERSION"))
-        .args(args)
+    settings_cli::command(
+        "booking-worker",
+        "Runs the booking workflows and activities on a Temporal task queue until SIGINT or \
+         SIGTERM. Every setting is a flag or its environment variable.",
+        "Temporal itself is reached through the SDK's standard settings: TEMPORAL_ADDRESS \
+         (default localhost:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_API_KEY, \
+         TEMPORAL_TLS_* or a temporal.toml profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE). \
+         Log levels: RUST_LOG (default info).",
+        SETTINGS,
+    )
+    .version(env!("CARGO_PKG_VERSION"))
 }
 
-/// A lookup over the parsed command line: a flag's value, else its environment variable (clap
-/// reads both); a name outside [`SETTINGS`] is read from the environment. Clap skips a variable
-/// set to the empty string; it is handed on as empty, so the configuration reports it as blank
-/// rather than as missing.
+/// The worker's settings, from its flags and environment.
 pub fn lookup(matches: ArgMatches) -> impl Fn(&str) -> Option<String> {
-    move |name: &str| {
-        let from_env = || std::env::var(name).ok();
-        if SETTINGS.iter().any(|s| s.var == name) {
-            matches
-                .get_one::<String>(name)
-                .cloned()
-                .or_else(|| from_env().filter(|v| v.is_empty()))
-        } else {
-            from_env()
-        }
-    }
+    settings_cli::lookup(matches, SETTINGS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every `"BOOKINGS_…"` literal the configuration layers read.
-    fn variables_read() -> std::collections::BTreeSet<String> {
-        let sources = [
+    #[test]
+    fn help_lists_every_setting_the_configuration_reads() {
+        let read = settings_cli::variables_named(&[
             include_str!("lib.rs"),
             include_str!("tuning.rs"),
             include_str!("ledger.rs"),
             include_str!("observability.rs"),
             include_str!("../../activities/src/config.rs"),
-        ];
-        let mut vars = std::collections::BTreeSet::new();
-        for source in sources {
-            for (i, _) in source.match_indices("\"BOOKINGS_") {
-                let rest = &source[i + 1..];
-                let end = rest
-                    .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
-                    .unwrap_or(rest.len());
-                // Only a literal that is a name alone, not a message that starts with one.
-                if rest[end..].starts_with('"') {
-                    vars.insert(rest[..end].to_owned());
-                }
-            }
-        }
-        vars
-    }
-
-    #[test]
-    fn help_lists_every_setting_the_configuration_reads() {
+        ]);
         // Renamed settings, refused at start with their new name.
         let retired = [
             "BOOKINGS_GOOGLE_CALENDAR_ID",
             "BOOKINGS_GOOGLE_AGENT_CALENDARS",
         ];
-        for var in variables_read() {
+        for var in read {
             if retired.contains(&var.as_str()) {
                 continue;
             }
@@ -291,17 +213,7 @@ mod tests {
             );
         }
         command().debug_assert();
-    }
-
-    #[test]
-    fn a_flag_wins_over_nothing_and_secrets_are_hidden() {
-        let matches = command()
-            .try_get_matches_from(["booking-worker", "--task-queue", "tq-1"])
-            .unwrap();
-        let lookup = lookup(matches);
-        assert_eq!(lookup("BOOKINGS_TASK_QUEUE").as_deref(), Some("tq-1"));
         let help = command().render_long_help().to_string();
-        assert!(help.contains("BOOKINGS_MICROSOFT_CLIENT_SECRET"), "{help}");
         assert!(help.contains("--agent-calendars"), "{help}");
     }
 }

@@ -145,33 +145,13 @@ impl GoogleCalendar {
         crate::http::endpoint(&self.config.base_url, segments.iter().copied())
     }
 
-    /// Sends an authorised request; a 401 renews the token and sends it once more.
+    /// Sends an authorised request (see [`TokenProvider::send_authorised`]).
     async fn call(
         &self,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Answer, ProviderError> {
-        let token = self.tokens.get_valid_token(DEFAULT_ACCOUNT).await?;
-        let answer = self
-            .http
-            .send(
-                PROVIDER,
-                build(&self.http.client).bearer_auth(token.expose()),
-            )
-            .await?;
-        if answer.status != 401 {
-            return Ok(answer);
-        }
-        tracing::info!(
-            account = DEFAULT_ACCOUNT,
-            "Calendar refused the access token; renewing it once"
-        );
-        self.tokens.invalidate(DEFAULT_ACCOUNT, &token).await;
-        let token = self.tokens.get_valid_token(DEFAULT_ACCOUNT).await?;
-        self.http
-            .send(
-                PROVIDER,
-                build(&self.http.client).bearer_auth(token.expose()),
-            )
+        self.tokens
+            .send_authorised(&self.http, PROVIDER, DEFAULT_ACCOUNT, build)
             .await
     }
 

@@ -214,29 +214,17 @@ impl GraphCalendar {
         crate::http::endpoint(&self.config.base_url, path.chain(segments.iter().copied()))
     }
 
-    /// Sends an authorised request asking for UTC times; a 401 renews the token and sends it
-    /// once more.
+    /// Sends an authorised request asking for UTC times (see
+    /// [`TokenProvider::send_authorised`]).
     async fn call(
         &self,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Answer, ProviderError> {
-        let send = |token: &crate::secret::Secret| {
-            build(&self.http.client)
-                .bearer_auth(token.expose())
-                .header("Prefer", "outlook.timezone=\"UTC\"")
-        };
-        let token = self.tokens.get_valid_token(MICROSOFT_ACCOUNT).await?;
-        let answer = self.http.send(PROVIDER, send(&token)).await?;
-        if answer.status != 401 {
-            return Ok(answer);
-        }
-        tracing::info!(
-            account = MICROSOFT_ACCOUNT,
-            "Graph refused the access token; renewing it once"
-        );
-        self.tokens.invalidate(MICROSOFT_ACCOUNT, &token).await;
-        let token = self.tokens.get_valid_token(MICROSOFT_ACCOUNT).await?;
-        self.http.send(PROVIDER, send(&token)).await
+        let build =
+            |client: &reqwest::Client| build(client).header("Prefer", "outlook.timezone=\"UTC\"");
+        self.tokens
+            .send_authorised(&self.http, PROVIDER, MICROSOFT_ACCOUNT, build)
+            .await
     }
 
     fn expand_booking_id() -> String {

@@ -17,10 +17,10 @@ pub struct DevServerArgs {
     port: u16,
     #[arg(long, env = "BOOKINGS_TEMPORAL_UI_PORT", default_value_t = 8233)]
     ui_port: u16,
-    #[arg(long, env = "BOOKINGS_SANDBOX_PORT", default_value_t = 8089)]
+    #[arg(long, env = "SANDBOX_PORT", default_value_t = 8089)]
     sandbox_port: u16,
     /// The webhook shim's port (`bookings up`).
-    #[arg(long, env = "BOOKINGS_SHIM_PORT", default_value_t = 8090)]
+    #[arg(long, env = "SHIM_PORT", default_value_t = 8090)]
     shim_port: u16,
     /// The worker's Prometheus metrics (the Temporal SDK's `temporal_` metrics; `bookings up`).
     #[arg(long, env = "BOOKINGS_WORKER_METRICS_PORT", default_value_t = 9464)]
