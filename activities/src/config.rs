@@ -233,10 +233,16 @@ impl CalendarsConfig {
             .collect()
     }
 
-    fn uses(&self, google: bool) -> bool {
+    fn uses_google(&self) -> bool {
         self.all()
             .iter()
-            .any(|c| matches!(c, CalendarRef::Google(_)) == google)
+            .any(|c| matches!(c, CalendarRef::Google(_)))
+    }
+
+    fn uses_microsoft(&self) -> bool {
+        self.all()
+            .iter()
+            .any(|c| matches!(c, CalendarRef::Microsoft(_)))
     }
 
     /// Agent id -> the wire form of its calendar (see [`CalendarRef::to_wire`]).
@@ -376,7 +382,7 @@ impl ProvidersConfig {
                 )?,
             },
             google_oauth: calendars
-                .uses(true)
+                .uses_google()
                 .then(|| GoogleOAuthConfig::read(&env))
                 .transpose()?,
             microsoft_graph: MicrosoftGraphConfig {
@@ -387,7 +393,7 @@ impl ProvidersConfig {
                 )?,
             },
             microsoft_identity: calendars
-                .uses(false)
+                .uses_microsoft()
                 .then(|| MicrosoftIdentityConfig::read(&env))
                 .transpose()?,
             calendars,

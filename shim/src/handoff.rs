@@ -28,7 +28,7 @@ use booking_workflows::{
     },
     dead_letter::{self, DeadLetter, DeadLetterWorkflow},
 };
-use temporalio_client::{Client, WorkflowSignalOptions, errors::WorkflowStartError, tonic::Code};
+use temporalio_client::{Client, WorkflowSignalOptions};
 
 use crate::metrics::Metrics;
 
@@ -235,11 +235,7 @@ impl Handoff {
                 .await
             {
                 Ok(_) => Ok(()),
-                Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(()),
-                Err(WorkflowStartError::Rpc(status)) if status.code() == Code::AlreadyExists => {
-                    Ok(())
-                }
-                Err(other) => Err(HandoffError::Unavailable(other.to_string())),
+                Err(e) => client::start_refusal(e).map_or(Ok(()), |refusal| Err(refusal.into())),
             }
         })
         .await

@@ -13,7 +13,10 @@ use booking_proto::{
 };
 use booking_workflows::{
     BookingWorkflow,
-    booking::client::{BookingCallError, BookingClient, OnExisting, Started, classify_interaction},
+    booking::client::{
+        self as bookings, BookingCallError, BookingClient, OnExisting, Started,
+        classify_interaction,
+    },
 };
 use temporalio_client::{Client, WorkflowSignalOptions};
 
@@ -63,9 +66,7 @@ pub async fn status(
     client: &Client,
     booking_id: &BookingId,
 ) -> Result<BookingSnapshot, BookingClientError> {
-    // A query names no task queue.
-    let bookings = BookingClient::new(client.clone(), String::new());
-    Ok(bookings.status(booking_id).await?)
+    Ok(bookings::status(client, booking_id).await?)
 }
 
 /// A signal an operator, a link or the shim can send to a booking.

@@ -118,20 +118,26 @@ pub fn classify_start(
     on_existing: OnExisting,
     e: WorkflowStartError,
 ) -> Result<Started, BookingCallError> {
-    let taken = || match on_existing {
-        OnExisting::Reuse => Ok(Started::AlreadyClosed),
-        OnExisting::Refuse => Err(BookingCallError::AlreadyExists(id.clone())),
-    };
+    match start_refusal(e) {
+        Some(refusal) => Err(refusal),
+        None => match on_existing {
+            OnExisting::Reuse => Ok(Started::AlreadyClosed),
+            OnExisting::Refuse => Err(BookingCallError::AlreadyExists(id.clone())),
+        },
+    }
+}
+
+/// What a failed start of any workflow means: `None` when only its id was taken (the
+/// workflow runs or ran), else the classified failure. Starts of other workflows under the
+/// same id policy (dead letters) read their errors through it too.
+pub fn start_refusal(e: WorkflowStartError) -> Option<BookingCallError> {
     match e {
-        WorkflowStartError::AlreadyStarted { .. } => taken(),
-        WorkflowStartError::Rpc(status) if status.code() == Code::AlreadyExists => taken(),
-        WorkflowStartError::Rpc(status) if status.code() == Code::InvalidArgument => Err(
-            BookingCallError::Invalid(format!("Temporal refused the start: {}", status.message())),
-        ),
-        WorkflowStartError::Rpc(status) if !is_transient(status.code()) => Err(
+        WorkflowStartError::AlreadyStarted { .. } => None,
+        WorkflowStartError::Rpc(status) if status.code() == Code::AlreadyExists => None,
+        WorkflowStartError::Rpc(status) if !is_transient(status.code()) => Some(
             BookingCallError::Invalid(format!("Temporal refused the start: {status}")),
         ),
-        other => Err(BookingCallError::Unavailable(other.to_string())),
+        other => Some(BookingCallError::Unavailable(other.to_string())),
     }
 }
 
@@ -144,6 +150,19 @@ pub fn classify_interaction(id: &BookingId, e: WorkflowInteractionError) -> Book
         }
         other => BookingCallError::Unavailable(other.to_string()),
     }
+}
+
+/// The booking's current snapshot (its `status` query). A query names no task queue, so
+/// callers without one ask here.
+pub async fn status(client: &Client, id: &BookingId) -> Result<BookingSnapshot, BookingCallError> {
+    client
+        .get_workflow_handle::<BookingWorkflow>(id.workflow_id())
+        .query(BookingWorkflow::status, (), WorkflowQueryOptions::default())
+        .await
+        .map_err(|e| match e {
+            WorkflowQueryError::NotFound(_) => BookingCallError::NotFound(id.clone()),
+            other => BookingCallError::Unavailable(other.to_string()),
+        })
 }
 
 /// Booking workflows on one task queue, reached through one Temporal client.
@@ -261,14 +280,7 @@ impl BookingClient {
 
     /// The booking's current snapshot (its `status` query).
     pub async fn status(&self, id: &BookingId) -> Result<BookingSnapshot, BookingCallError> {
-        self.client
-            .get_workflow_handle::<BookingWorkflow>(id.workflow_id())
-            .query(BookingWorkflow::status, (), WorkflowQueryOptions::default())
-            .await
-            .map_err(|e| match e {
-                WorkflowQueryError::NotFound(_) => BookingCallError::NotFound(id.clone()),
-                other => BookingCallError::Unavailable(other.to_string()),
-            })
+        status(&self.client, id).await
     }
 
     /// Asks the booking for a change through its `request_change` update and waits for the
