@@ -25,6 +25,8 @@ use crate::{
     policy::activity,
     redact::Redactor,
     scheduler::CalendlyClient,
+    sent_marker::{Receipt, skip_if_passed},
+    sms::{GuardedTexter, SmsMessage, SmsReceipt, TwilioClient},
     token::TokenProvider,
 };
 
@@ -32,6 +34,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct BookingActivities {
     email: GuardedSender,
+    sms: GuardedTexter,
     calendar: Calendars,
     crm: CrmClient,
     scheduler: CalendlyClient,
@@ -55,7 +58,11 @@ impl BookingActivities {
         let crm = CrmClient::new(http.clone(), config.hubspot);
         let markers = (config.sent_markers == SentMarkers::Crm).then(|| crm.clone());
         Ok(Self {
-            email: GuardedSender::new(SendGridClient::new(http.clone(), config.sendgrid), markers),
+            email: GuardedSender::new(
+                SendGridClient::new(http.clone(), config.sendgrid),
+                markers.clone(),
+            ),
+            sms: GuardedTexter::new(TwilioClient::new(http.clone(), config.twilio), markers),
             scheduler: CalendlyClient::new(http.clone(), config.calendly),
             calendar: Calendars::new(
                 GoogleCalendar::new(http.clone(), config.google_calendar, tokens.clone()),
@@ -101,6 +108,19 @@ async fn run<T>(
     .await
 }
 
+/// `send` (not yet started), unless the moment its message was about (`send_before`) has
+/// passed: then the receipt saying so, without sending.
+async fn unless_passed<R: Receipt>(
+    send_before: Option<chrono::DateTime<chrono::Utc>>,
+    step: &str,
+    send: impl Future<Output = Result<R, ProviderError>>,
+) -> Result<R, ProviderError> {
+    match skip_if_passed(send_before, step) {
+        Some(skipped) => Ok(skipped),
+        None => send.await,
+    }
+}
+
 #[activities]
 impl BookingActivities {
     /// Sends one email of a booking's sequence, at most once per step as far as the guard in
@@ -111,28 +131,25 @@ impl BookingActivities {
         ctx: ActivityContext,
         message: EmailMessage,
     ) -> Result<EmailReceipt, ActivityError> {
-        if let Some(limit) = message.send_before
-            && chrono::Utc::now() >= limit
-        {
-            tracing::info!(
-                booking_id = %message.booking_id,
-                step = %message.step,
-                %limit,
-                "not sending: the moment this email was about has passed"
-            );
-            return Ok(EmailReceipt {
-                step: message.step.clone(),
-                message_id: String::new(),
-                skipped: Some(format!("not sent: its moment ({limit}) had passed")),
-            });
-        }
-        run(
-            &ctx,
-            activity::SEND_EMAIL,
-            &message.booking_id,
-            self.email.send(&message),
-        )
-        .await
+        let send = self.email.send(&message);
+        let (booking_id, step) = (&message.booking_id, &message.step);
+        let not_late = unless_passed(message.send_before, step, send);
+        run(&ctx, activity::SEND_EMAIL, booking_id, not_late).await
+    }
+
+    /// Sends one text of a booking's sequence, at most once per step as far as the guard in
+    /// [`crate::sms`] can tell. A number Twilio refuses for good is not a failure: the receipt
+    /// says so ([`SmsReceipt::refused`]) and the workflow emails instead.
+    #[activity(name = activity::SEND_SMS)]
+    pub async fn send_sms(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        message: SmsMessage,
+    ) -> Result<SmsReceipt, ActivityError> {
+        let send = self.sms.send(&message);
+        let (booking_id, step) = (&message.booking_id, &message.step);
+        let not_late = unless_passed(message.send_before, step, send);
+        run(&ctx, activity::SEND_SMS, booking_id, not_late).await
     }
 
     /// Makes the booking's calendar event exist as described (idempotent).

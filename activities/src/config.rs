@@ -22,7 +22,13 @@
 //! | `BOOKINGS_SENDGRID_URL` | `{sandbox}/sendgrid` | `https://api.sendgrid.com` | SendGrid base |
 //! | `BOOKINGS_SENDGRID_API_KEY` (`_FILE`) | sandbox key | **required** | SendGrid API key (secret) |
 //! | `BOOKINGS_EMAIL_FROM`, `BOOKINGS_EMAIL_FROM_NAME` | `tours@example.com`, `Tours` | same | sender |
-//! | `BOOKINGS_EMAIL_SENT_MARKERS` | `crm` | same | `crm`: the email guard keeps a HubSpot note per sent step (see [`crate::email`]); `off`: no guard |
+//! | `BOOKINGS_EMAIL_SENT_MARKERS` | `crm` | same | `crm`: the duplicate guard keeps a HubSpot note per sent email or text step (see [`crate::sent_marker`]); `off`: no guard, for either |
+//! | `BOOKINGS_TWILIO_URL` | `{sandbox}/twilio` | `https://api.twilio.com` | Twilio base (`/2010-04-01/Accounts/{sid}/Messages.json`) |
+//! | `BOOKINGS_TWILIO_ACCOUNT_SID` (`_FILE`) | sandbox account | **required** | Twilio account SID (`AC` and 32 hex digits) |
+//! | `BOOKINGS_TWILIO_AUTH_TOKEN` (`_FILE`) | sandbox token | **required** | Twilio auth token (secret) |
+//! | `BOOKINGS_TWILIO_FROM` | sandbox number | **required**³ | number texts are sent from, E.164 (`+14155550123`) |
+//! | `BOOKINGS_TWILIO_MESSAGING_SERVICE_SID` | unset | unset | Messaging Service (`MG` and 32 hex digits) texts are sent through, instead of `BOOKINGS_TWILIO_FROM` |
+//! | `BOOKINGS_TWILIO_STATUS_CALLBACK_URL` | unset | unset | absolute URL of the shim's `/webhooks/twilio/status`; each text's `StatusCallback` is it with `?booking_id=..&step=..`; unset: no status callbacks |
 //! | `BOOKINGS_DEFAULT_CALENDAR` | `google:primary` | same | calendar of agents not listed below: `google:<calendarId>` or `microsoft:<userId>` |
 //! | `BOOKINGS_AGENT_CALENDARS` | empty | same | per-agent calendars, `agent=google:<calendarId>,agent2=microsoft:<userId>` |
 //! | `BOOKINGS_GOOGLE_CALENDAR_URL` | `{sandbox}/google/calendar/v3` | `https://www.googleapis.com/calendar/v3` | Calendar v3 base |
@@ -41,13 +47,16 @@
 //! | `BOOKINGS_CALENDLY_TOKEN` (`_FILE`) | sandbox token | **required** | Calendly personal access token (secret) |
 //!
 //! ¹ when some calendar (the default or an agent's) is a `google:` one; ² when one is a
-//! `microsoft:` one. The names `BOOKINGS_GOOGLE_CALENDAR_ID` and
+//! `microsoft:` one; ³ unless `BOOKINGS_TWILIO_MESSAGING_SERVICE_SID` is set (setting both is
+//! an error). The names `BOOKINGS_GOOGLE_CALENDAR_ID` and
 //! `BOOKINGS_GOOGLE_AGENT_CALENDARS` of earlier versions are refused with the new name, so a
 //! stale deployment fails at start instead of sending every agent's tours to one calendar.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
 use url::Url;
+
+use booking_proto::phone::PhoneNumber;
 
 use crate::{
     calendar::{CalendarRef, CalendarRefError},
@@ -91,6 +100,8 @@ pub enum ConfigError {
         entry: String,
         source: CalendarRefError,
     },
+    #[error("{var} is not a valid phone number: {reason}")]
+    BadPhoneNumber { var: &'static str, reason: String },
     #[error("{var} was renamed: {hint}")]
     Renamed {
         var: &'static str,
@@ -116,6 +127,7 @@ impl ConfigError {
             | Self::Empty { var }
             | Self::Malformed { var, .. }
             | Self::BadCalendar { var, .. }
+            | Self::BadPhoneNumber { var, .. }
             | Self::Renamed { var, .. } => var,
             Self::Missing { vars } => vars.first().copied().unwrap_or(SANDBOX_MODE_VAR),
         }
@@ -199,10 +211,12 @@ pub fn read_secret(
     }
 }
 
-/// Whether `send_email` keeps a durable sent-marker per step (see [`crate::email`]).
+/// Whether `send_email` and `send_sms` keep a durable sent-marker per step (see
+/// [`crate::sent_marker`]). One setting for both, `BOOKINGS_EMAIL_SENT_MARKERS` (named when
+/// only emails had it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SentMarkers {
-    /// A HubSpot note keyed by `email:<booking_id>:<step>`.
+    /// A HubSpot note keyed by `<booking_id>:email:<step>` or `<booking_id>:sms:<step>`.
     Crm,
     /// No guard: a retry after an unacknowledged send sends again.
     Off,
@@ -318,10 +332,31 @@ pub struct SendGridConfig {
     pub from_name: String,
 }
 
+/// Where Twilio takes a text's sender from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TwilioSender {
+    /// `From`: one of the account's numbers, E.164.
+    Number(String),
+    /// `MessagingServiceSid`: Twilio picks a number of the service's pool.
+    MessagingService(String),
+}
+
+/// Twilio Programmable Messaging (`POST {base_url}/2010-04-01/Accounts/{account_sid}/Messages.json`).
+#[derive(Debug, Clone)]
+pub struct TwilioConfig {
+    pub base_url: Url,
+    pub account_sid: String,
+    pub auth_token: Secret,
+    pub sender: TwilioSender,
+    /// The shim's public `…/webhooks/twilio/status`; `None`: texts ask for no status callbacks.
+    pub status_callback_url: Option<Url>,
+}
+
 /// Everything the activities need to reach the outside world.
 #[derive(Debug, Clone)]
 pub struct ProvidersConfig {
     pub sendgrid: SendGridConfig,
+    pub twilio: TwilioConfig,
     pub sent_markers: SentMarkers,
     pub calendars: CalendarsConfig,
     pub google_calendar: GoogleCalendarConfig,
@@ -342,6 +377,7 @@ const MICROSOFT_GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
 const MICROSOFT_LOGIN_URL: &str = "https://login.microsoftonline.com";
 const HUBSPOT_URL: &str = "https://api.hubapi.com";
 const CALENDLY_URL: &str = "https://api.calendly.com";
+const TWILIO_URL: &str = "https://api.twilio.com";
 
 impl ProvidersConfig {
     /// Reads the configuration from the process environment (warning once in sandbox mode).
@@ -402,6 +438,7 @@ impl ProvidersConfig {
                 token: env.secret("BOOKINGS_HUBSPOT_TOKEN", "sandbox-hubspot-token")?,
             },
             calendly: CalendlyConfig::read(&env)?,
+            twilio: TwilioConfig::read(&env)?,
         };
         env.finish()?;
         Ok(config)
@@ -413,6 +450,7 @@ impl ProvidersConfig {
             self.sendgrid.api_key.clone(),
             self.hubspot.token.clone(),
             self.calendly.token.clone(),
+            self.twilio.auth_token.clone(),
         ];
         if let Some(google) = &self.google_oauth {
             secrets.extend([google.client_secret.clone(), google.refresh_token.clone()]);
@@ -551,6 +589,99 @@ impl CalendlyConfig {
     }
 }
 
+impl TwilioConfig {
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        const FROM: &str = "BOOKINGS_TWILIO_FROM";
+        const SERVICE: &str = "BOOKINGS_TWILIO_MESSAGING_SERVICE_SID";
+        // Not secret, but the sandbox's account is as useless to a real deployment as its
+        // token: required alike.
+        const ACCOUNT: &str = "BOOKINGS_TWILIO_ACCOUNT_SID";
+        let account_sid = env
+            .secret(ACCOUNT, SANDBOX_TWILIO_ACCOUNT_SID)?
+            .expose()
+            .to_owned();
+        // Empty only when missing, which `finish` reports.
+        let account_sid = if account_sid.is_empty() {
+            account_sid
+        } else {
+            twilio_sid(ACCOUNT, "AC", account_sid)?
+        };
+        let auth_token = env.secret("BOOKINGS_TWILIO_AUTH_TOKEN", SANDBOX_TWILIO_AUTH_TOKEN)?;
+        let sender = match (env.optional(FROM)?, env.optional(SERVICE)?) {
+            (Some(_), Some(sid)) => {
+                return Err(ConfigError::Malformed {
+                    var: SERVICE,
+                    value: sid,
+                    reason: "texts go either from BOOKINGS_TWILIO_FROM or through a \
+                             Messaging Service, not both: unset one",
+                });
+            }
+            (None, Some(sid)) => TwilioSender::MessagingService(twilio_sid(SERVICE, "MG", sid)?),
+            (Some(number), None) => TwilioSender::Number(
+                PhoneNumber::parse(&number)
+                    .map_err(|reason| ConfigError::BadPhoneNumber { var: FROM, reason })?
+                    .as_str()
+                    .to_owned(),
+            ),
+            (None, None) => TwilioSender::Number(env.required(FROM, SANDBOX_TWILIO_FROM_NUMBER)),
+        };
+        Ok(Self {
+            base_url: env.provider_url("BOOKINGS_TWILIO_URL", "twilio", TWILIO_URL)?,
+            account_sid,
+            auth_token,
+            sender,
+            status_callback_url: env
+                .optional(STATUS_CALLBACK)?
+                .map(|value| match Url::parse(&value) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(url),
+                    Ok(_) => Err(ConfigError::Malformed {
+                        var: STATUS_CALLBACK,
+                        value,
+                        reason: "expected an absolute http(s) URL, e.g. \
+                                 https://shim.example.com/webhooks/twilio/status",
+                    }),
+                    Err(source) => Err(ConfigError::InvalidUrl {
+                        var: STATUS_CALLBACK,
+                        value,
+                        source,
+                    }),
+                })
+                .transpose()?,
+        })
+    }
+}
+
+const STATUS_CALLBACK: &str = "BOOKINGS_TWILIO_STATUS_CALLBACK_URL";
+
+/// A Twilio SID: `prefix` (`AC` account, `MG` Messaging Service) and 32 hex digits.
+fn twilio_sid(
+    var: &'static str,
+    prefix: &'static str,
+    value: String,
+) -> Result<String, ConfigError> {
+    let sid = value.trim();
+    let well_formed = sid.len() == prefix.len() + 32
+        && sid.starts_with(prefix)
+        && sid[prefix.len()..].bytes().all(|b| b.is_ascii_hexdigit());
+    if well_formed {
+        Ok(sid.to_owned())
+    } else {
+        Err(ConfigError::Malformed {
+            var,
+            value,
+            reason: match prefix {
+                "AC" => "expected AC followed by 32 hex digits (the console's Account SID)",
+                _ => "expected MG followed by 32 hex digits (the Messaging Service SID)",
+            },
+        })
+    }
+}
+
+/// The sandbox's public Twilio account and number (see `booking_sandbox::defaults`).
+const SANDBOX_TWILIO_ACCOUNT_SID: &str = "AC5a4db0c11e47000000000000005a4db0";
+const SANDBOX_TWILIO_AUTH_TOKEN: &str = "5a4db0c11e47a0d1b0c2d3e4f5a6b7c8";
+const SANDBOX_TWILIO_FROM_NUMBER: &str = "+15005550006";
+
 struct Env<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
     /// `Some(base)` in sandbox mode: where unset provider URLs point.
@@ -585,11 +716,7 @@ impl<'a> Env<'a> {
 
 impl Env<'_> {
     fn string(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
-        match (self.lookup)(var) {
-            Some(value) if value.trim().is_empty() => Err(ConfigError::Empty { var }),
-            Some(value) => Ok(value),
-            None => Ok(default.to_owned()),
-        }
+        Ok(self.optional(var)?.unwrap_or_else(|| default.to_owned()))
     }
 
     fn url(&self, var: &'static str, default: &str) -> Result<Url, ConfigError> {
@@ -610,6 +737,24 @@ impl Env<'_> {
             None => real.to_owned(),
         };
         self.url(var, &default)
+    }
+
+    /// `var` when set; blank is an error.
+    fn optional(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
+        match (self.lookup)(var) {
+            Some(value) if value.trim().is_empty() => Err(ConfigError::Empty { var }),
+            other => Ok(other),
+        }
+    }
+
+    /// A required setting that is not a secret, when unset: the sandbox's `sandbox_default` in
+    /// sandbox mode, else recorded as missing for [`Env::finish`] (like [`Env::secret`]).
+    fn required(&self, var: &'static str, sandbox_default: &str) -> String {
+        if self.sandbox.is_some() {
+            return sandbox_default.to_owned();
+        }
+        self.missing.borrow_mut().push(var);
+        String::new()
     }
 
     /// `key=value,key2=value2`; unset or blank is empty.
@@ -654,15 +799,28 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    /// Every secret (and the client id) a production worker must be given.
-    const REQUIRED: [&str; 6] = [
-        "BOOKINGS_SENDGRID_API_KEY",
-        "BOOKINGS_GOOGLE_CLIENT_ID",
-        "BOOKINGS_GOOGLE_CLIENT_SECRET",
-        "BOOKINGS_GOOGLE_REFRESH_TOKEN",
-        "BOOKINGS_HUBSPOT_TOKEN",
-        "BOOKINGS_CALENDLY_TOKEN",
+    /// Every secret (and the client id, Twilio account and sender) a production worker must
+    /// be given, in the order a failed start names them, with a value each accepts.
+    const REQUIRED: [(&str, &str); 9] = [
+        ("BOOKINGS_SENDGRID_API_KEY", "real-value"),
+        ("BOOKINGS_GOOGLE_CLIENT_ID", "real-value"),
+        ("BOOKINGS_GOOGLE_CLIENT_SECRET", "real-value"),
+        ("BOOKINGS_GOOGLE_REFRESH_TOKEN", "real-value"),
+        ("BOOKINGS_HUBSPOT_TOKEN", "real-value"),
+        ("BOOKINGS_CALENDLY_TOKEN", "real-value"),
+        ("BOOKINGS_TWILIO_ACCOUNT_SID", REAL_ACCOUNT_SID),
+        ("BOOKINGS_TWILIO_AUTH_TOKEN", "real-value"),
+        ("BOOKINGS_TWILIO_FROM", "+14155550132"),
     ];
+
+    const REAL_ACCOUNT_SID: &str = "AC00112233445566778899aabbccddeeff";
+
+    /// The required variables that are not secrets and so have no `_FILE` form.
+    const PLAIN: [&str; 1] = ["BOOKINGS_TWILIO_FROM"];
+
+    fn required_names() -> Vec<&'static str> {
+        REQUIRED.iter().map(|(var, _)| *var).collect()
+    }
 
     /// Exactly `vars`, no sandbox mode unless they say so.
     fn production(vars: &[(&str, &str)]) -> Result<ProvidersConfig, ConfigError> {
@@ -683,8 +841,7 @@ mod tests {
     fn every_secret_but(left_out: &str) -> Vec<(&'static str, &'static str)> {
         REQUIRED
             .into_iter()
-            .filter(|var| *var != left_out)
-            .map(|var| (var, "real-value"))
+            .filter(|(var, _)| *var != left_out)
             .collect()
     }
 
@@ -753,6 +910,110 @@ mod tests {
             "no calendar is a Microsoft one"
         );
         assert_eq!(config.sent_markers, SentMarkers::Crm);
+        assert_eq!(config.twilio.base_url.as_str(), "http://sb:1/twilio");
+        assert_eq!(
+            config.twilio.account_sid,
+            booking_sandbox::defaults::TWILIO_ACCOUNT_SID
+        );
+        assert_eq!(
+            config.twilio.auth_token.expose(),
+            booking_sandbox::defaults::TWILIO_AUTH_TOKEN
+        );
+        assert_eq!(
+            config.twilio.sender,
+            TwilioSender::Number(booking_sandbox::defaults::TWILIO_FROM_NUMBER.into())
+        );
+        assert_eq!(config.twilio.status_callback_url, None);
+    }
+
+    #[test]
+    fn the_twilio_auth_token_is_redacted_with_the_other_secrets() {
+        let config = config(&[("BOOKINGS_TWILIO_AUTH_TOKEN", "twilio-token-1")]).unwrap();
+        assert!(
+            config
+                .secrets()
+                .iter()
+                .any(|s| s.expose() == "twilio-token-1")
+        );
+        assert!(!format!("{config:?}").contains("twilio-token-1"));
+    }
+
+    #[test]
+    fn the_sender_is_an_e164_number_or_a_messaging_service_never_both() {
+        let from = |value: &str| config(&[("BOOKINGS_TWILIO_FROM", value)]);
+        assert_eq!(
+            from("+1 415.555.0132").unwrap().twilio.sender,
+            TwilioSender::Number("+14155550132".into())
+        );
+        for bad in ["4155550132", "+1 555", "tours"] {
+            let err = from(bad).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::BadPhoneNumber { .. }),
+                "{bad}: {err}"
+            );
+            assert_eq!(err.var(), "BOOKINGS_TWILIO_FROM");
+            assert!(
+                err.to_string()
+                    .starts_with("BOOKINGS_TWILIO_FROM is not a valid phone number"),
+                "{err}"
+            );
+        }
+        // The sandbox's number is one a user may also set by hand.
+        assert_eq!(
+            from(SANDBOX_TWILIO_FROM_NUMBER).unwrap().twilio.sender,
+            TwilioSender::Number(SANDBOX_TWILIO_FROM_NUMBER.into())
+        );
+        const SERVICE: (&str, &str) = (
+            "BOOKINGS_TWILIO_MESSAGING_SERVICE_SID",
+            "MG00112233445566778899aabbccddeeff",
+        );
+        assert_eq!(
+            config(&[SERVICE]).unwrap().twilio.sender,
+            TwilioSender::MessagingService(SERVICE.1.into())
+        );
+        let err = config(&[SERVICE, ("BOOKINGS_TWILIO_FROM", "+14155550132")]).unwrap_err();
+        assert_eq!(err.var(), "BOOKINGS_TWILIO_MESSAGING_SERVICE_SID");
+        assert!(err.to_string().contains("not both"), "{err}");
+        let err = config(&[("BOOKINGS_TWILIO_MESSAGING_SERVICE_SID", "AC00")]).unwrap_err();
+        assert_eq!(err.var(), "BOOKINGS_TWILIO_MESSAGING_SERVICE_SID");
+        // Outside sandbox mode a Messaging Service is a sender: no number is missing.
+        let mut vars = every_secret_but("BOOKINGS_TWILIO_FROM");
+        vars.push(SERVICE);
+        let config = production(&vars).unwrap();
+        assert_eq!(
+            config.twilio.sender,
+            TwilioSender::MessagingService(SERVICE.1.into())
+        );
+        assert_eq!(config.twilio.base_url.as_str(), "https://api.twilio.com/");
+        assert_eq!(config.twilio.account_sid, REAL_ACCOUNT_SID);
+    }
+
+    #[test]
+    fn a_malformed_account_sid_is_refused_by_name() {
+        for bad in ["real-value", "AC123", "MG00112233445566778899aabbccddeeff"] {
+            let err = config(&[("BOOKINGS_TWILIO_ACCOUNT_SID", bad)]).unwrap_err();
+            assert_eq!(err.var(), "BOOKINGS_TWILIO_ACCOUNT_SID", "{bad}");
+            assert!(err.to_string().contains("32 hex digits"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_status_callback_is_an_optional_absolute_http_url() {
+        const VAR: &str = "BOOKINGS_TWILIO_STATUS_CALLBACK_URL";
+        let url = "https://shim.example.com/webhooks/twilio/status";
+        let config = config(&[(VAR, url)]).unwrap();
+        assert_eq!(
+            config.twilio.status_callback_url.as_ref().map(Url::as_str),
+            Some(url)
+        );
+        for bad in [
+            "/webhooks/twilio/status",
+            "ftp://shim.example.com/status",
+            " ",
+        ] {
+            let err = super::tests::config(&[(VAR, bad)]).unwrap_err();
+            assert_eq!(err.var(), VAR, "{bad:?}: {err}");
+        }
     }
 
     #[test]
@@ -771,10 +1032,10 @@ mod tests {
         let ConfigError::Missing { vars } = &err else {
             panic!("expected Missing, got {err}");
         };
-        assert_eq!(vars.as_slice(), REQUIRED.as_slice());
+        assert_eq!(vars, &required_names());
         assert_eq!(err.var(), "BOOKINGS_SENDGRID_API_KEY");
         let message = err.to_string();
-        for var in REQUIRED {
+        for var in required_names() {
             assert!(message.contains(var), "{message}");
         }
         assert!(message.contains("BOOKINGS_SANDBOX=1"), "{message}");
@@ -785,19 +1046,22 @@ mod tests {
 
     #[test]
     fn outside_sandbox_mode_each_secret_is_required_by_name() {
-        for var in REQUIRED {
+        for (var, value) in REQUIRED {
             let err = production(&every_secret_but(var)).unwrap_err();
             assert!(
                 matches!(&err, ConfigError::Missing { vars } if vars == &[var]),
                 "{var}: {err}"
             );
             assert!(err.to_string().starts_with(var), "{err}");
+            if PLAIN.contains(&var) {
+                continue;
+            }
             // Given as a file instead, it is enough.
             let dir = std::env::temp_dir()
                 .join(format!("bookings-required-{}-{var}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
             let file = dir.join("secret");
-            std::fs::write(&file, "from-file\n").unwrap();
+            std::fs::write(&file, format!("{value}\n")).unwrap();
             let file_var = format!("{var}_FILE");
             let mut vars = every_secret_but(var);
             vars.push((&file_var, file.to_str().unwrap()));
@@ -941,6 +1205,9 @@ mod tests {
             ("BOOKINGS_SENDGRID_API_KEY", "k"),
             ("BOOKINGS_HUBSPOT_TOKEN", "k"),
             ("BOOKINGS_CALENDLY_TOKEN", "k"),
+            ("BOOKINGS_TWILIO_ACCOUNT_SID", REAL_ACCOUNT_SID),
+            ("BOOKINGS_TWILIO_AUTH_TOKEN", "k"),
+            ("BOOKINGS_TWILIO_FROM", "+14155550132"),
         ];
         let ConfigError::Missing { vars } = production(&microsoft_only).unwrap_err() else {
             panic!("expected the Microsoft credentials to be missing");

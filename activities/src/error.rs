@@ -18,6 +18,7 @@ pub enum Provider {
     Calendly,
     MicrosoftGraph,
     MicrosoftIdentity,
+    Twilio,
 }
 
 impl std::fmt::Display for Provider {
@@ -30,6 +31,7 @@ impl std::fmt::Display for Provider {
             Provider::Calendly => "Calendly",
             Provider::MicrosoftGraph => "Microsoft Graph",
             Provider::MicrosoftIdentity => "Microsoft identity platform",
+            Provider::Twilio => "Twilio",
         })
     }
 }

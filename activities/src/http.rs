@@ -38,6 +38,7 @@ const REQUEST_ID_HEADERS: &[&str] = &[
     // Microsoft Graph and the identity platform.
     "request-id",
     "x-ms-request-id",
+    "twilio-request-id",
 ];
 
 /// A pooled HTTP client plus the redactor every logged body goes through.

@@ -20,7 +20,9 @@ pub mod reconcile;
 pub mod redact;
 pub mod scheduler;
 pub mod secret;
+pub mod sent_marker;
 pub mod settings_cli;
+pub mod sms;
 pub mod token;
 
 pub use booking::BookingActivities;

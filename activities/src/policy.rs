@@ -137,6 +137,7 @@ impl PolicyTable {
 /// Registered activity names, shared by the table and the workflows.
 pub mod activity {
     pub const SEND_EMAIL: &str = "send_email";
+    pub const SEND_SMS: &str = "send_sms";
     pub const ENSURE_CALENDAR_EVENT: &str = "ensure_calendar_event";
     pub const MOVE_CALENDAR_EVENT: &str = "move_calendar_event";
     pub const DELETE_CALENDAR_EVENT: &str = "delete_calendar_event";
@@ -153,6 +154,7 @@ pub mod activity {
     /// Every registered activity (each has an entry in the default table).
     pub const ALL: &[&str] = &[
         SEND_EMAIL,
+        SEND_SMS,
         ENSURE_CALENDAR_EVENT,
         MOVE_CALENDAR_EVENT,
         DELETE_CALENDAR_EVENT,
@@ -196,6 +198,17 @@ mod tests {
                 .non_retryable_error_types
                 .contains(&"ProviderRejected".to_owned())
         );
+    }
+
+    #[test]
+    fn texts_retry_like_emails() {
+        let table = PolicyTable::default();
+        assert_eq!(
+            table.get(activity::SEND_SMS),
+            table.get(activity::SEND_EMAIL)
+        );
+        let json = serde_json::to_value(&table).unwrap();
+        assert!(json.get("send_sms").is_some());
     }
 
     #[test]

@@ -6,7 +6,8 @@ use crate::secret::Secret;
 
 const MASK: &str = "[REDACTED]";
 
-/// Replaces every configured secret value (and any `Bearer` token) in a string with a mask.
+/// Replaces every configured secret value (and any `Bearer` token or `Basic` credentials) in a
+/// string with a mask.
 /// Every response body that reaches a log line or a Temporal failure goes through here.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
@@ -34,16 +35,19 @@ impl Redactor {
                 out = out.replace(secret.expose(), MASK);
             }
         }
-        redact_bearer(&out)
+        ["Bearer ", "Basic "]
+            .into_iter()
+            .fold(out, |out, scheme| redact_after(&out, scheme))
     }
 }
 
-/// Masks the token after any `Bearer ` (access tokens are not configured, they are minted).
-fn redact_bearer(text: &str) -> String {
+/// Masks the credentials after any `scheme` (`Bearer `: access tokens are not configured, they
+/// are minted; `Basic `: base64 of an id and a secret, which masking the secret alone misses).
+fn redact_after(text: &str, scheme: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = rest.find("Bearer ") {
-        let (before, after) = rest.split_at(at + "Bearer ".len());
+    while let Some(at) = rest.find(scheme) {
+        let (before, after) = rest.split_at(at + scheme.len());
         out.push_str(before);
         let end = after
             .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
@@ -69,5 +73,9 @@ mod tests {
             r#"key [REDACTED] and "Authorization: Bearer [REDACTED]" x"#
         );
         assert_eq!(r.redact("nothing here"), "nothing here");
+        assert_eq!(
+            r.redact("Authorization: Basic QUM6dG9rZW4=, then"),
+            "Authorization: Basic [REDACTED], then"
+        );
     }
 }

@@ -4,7 +4,7 @@ mod common;
 
 use booking_activities::{BookingActivities, email::EmailMessage};
 use booking_sandbox::Injection;
-use common::{count, failure, spawn};
+use common::{break_marker_search, count, failure, spawn};
 
 fn message(step: &str) -> EmailMessage {
     EmailMessage {
@@ -46,16 +46,7 @@ async fn a_retried_step_is_not_sent_twice() {
 #[tokio::test]
 async fn an_unreadable_marker_store_fails_retryably_without_sending() {
     let t = spawn().await;
-    t.control
-        .inject(&Injection::hubspot_error(
-            "POST",
-            "/hubspot/crm/v3/objects/notes/search",
-            503,
-            "INTERNAL_ERROR",
-            "try later",
-        ))
-        .await
-        .unwrap();
+    break_marker_search(&t.control).await;
     let err = t
         .env
         .run(BookingActivities::send_email, message("ask-to-confirm"))

@@ -12,6 +12,7 @@ use booking_activities::{
     BookingActivities,
     email::EmailMessage,
     inputs::{EnsureCalendarEventInput, UpsertCrmContactInput},
+    sms::SmsMessage,
 };
 use booking_sandbox::{Injection, defaults};
 use common::{at, failure, spawn};
@@ -62,6 +63,19 @@ async fn logs_name_the_booking_and_never_hold_a_secret() {
     let t = spawn().await;
     t.env
         .run(BookingActivities::send_email, message("ask-to-confirm"))
+        .await
+        .unwrap();
+    t.env
+        .run(
+            BookingActivities::send_sms,
+            SmsMessage {
+                booking_id: "bk-e1".into(),
+                step: "tour-reminder-1h".into(),
+                to: "+14155550132".into(),
+                body: "See you soon".into(),
+                send_before: None,
+            },
+        )
         .await
         .unwrap();
     t.env
@@ -140,6 +154,7 @@ async fn logs_name_the_booking_and_never_hold_a_secret() {
         defaults::HUBSPOT_TOKEN,
         defaults::GOOGLE_CLIENT_SECRET,
         defaults::GOOGLE_REFRESH_TOKEN,
+        defaults::TWILIO_AUTH_TOKEN,
     ] {
         assert!(!logs.contains(secret), "{secret} leaked into:\n{logs}");
     }
@@ -157,6 +172,12 @@ async fn logs_name_the_booking_and_never_hold_a_secret() {
         "{logs}"
     );
     assert!(logs.contains("status=202"), "{logs}");
+    assert!(
+        logs.contains("activity=\"send_sms\"") || logs.contains("activity=send_sms"),
+        "{logs}"
+    );
+    assert!(logs.contains("provider=Twilio"), "{logs}");
+    assert!(logs.contains("status=201"), "{logs}");
     assert!(logs.contains("latency_ms="), "{logs}");
     assert!(
         logs.contains("re-authorise"),

@@ -5,7 +5,7 @@ use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::{time, v1};
+use crate::{phone::PhoneNumber, time, v1};
 
 /// Why a value was refused, naming the field so a form or CLI can point at it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -232,8 +232,8 @@ pub mod caps {
 
     /// `lead.name`: longer than any real full name.
     pub const LEAD_NAME: TextCap = TextCap::line(200);
-    /// `lead.phone`: an international number with spaces and an extension. Only length and
-    /// control characters are checked here, not the number itself.
+    /// `lead.phone`: an international number with spaces. Beyond length and control characters
+    /// it is parsed as a [`crate::phone::PhoneNumber`], and only a refusal to do that is soft.
     pub const LEAD_PHONE: TextCap = TextCap::line(40);
     /// `lead.timezone`: IANA zone names are at most about 30 characters.
     pub const LEAD_TIMEZONE: TextCap = TextCap::line(64);
@@ -473,6 +473,12 @@ pub struct ValidBooking {
     pub tour: TourSlot,
     pub agent_id: AgentId,
     pub property_id: PropertyId,
+    /// The lead's mobile number, for text messages; `None` when none was given or it did not
+    /// parse (then [`ValidBooking::warnings`] says why, and the booking goes on by email).
+    pub phone: Option<PhoneNumber>,
+    /// Fields that were wrong but did not stop the booking: an unparseable phone number turns
+    /// text messages off, it does not lose the lead. Boundaries report them to the sender.
+    pub warnings: Vec<FieldError>,
     /// The request as checked, normalised: ids and free text trimmed, the email lower-cased.
     /// Whatever reads the request downstream sees exactly the values above.
     pub request: v1::BookingRequest,
@@ -530,6 +536,25 @@ impl ValidBooking {
             text("lead.timezone", &mut lead.timezone, caps::LEAD_TIMEZONE);
         }
         text("sourceRef", &mut request.source_ref, caps::SOURCE_REF);
+        let mut warnings = Vec::new();
+        let phone = request.lead.as_mut().and_then(|lead| {
+            if lead.phone.is_empty() {
+                return None;
+            }
+            match PhoneNumber::parse(&lead.phone) {
+                Ok(phone) => {
+                    lead.phone = phone.to_string();
+                    Some(phone)
+                }
+                Err(problem) => {
+                    warnings.push(FieldError::new(
+                        "lead.phone",
+                        format!("{problem}; text messages are off for this booking"),
+                    ));
+                    None
+                }
+            }
+        });
         text("requestId", &mut request.request_id, caps::REQUEST_ID);
         request.answers = answers(std::mem::take(&mut request.answers), &mut errors);
         match (
@@ -565,6 +590,8 @@ impl ValidBooking {
                     tour,
                     agent_id,
                     property_id,
+                    phone,
+                    warnings,
                     request,
                 })
             }

@@ -8,7 +8,9 @@
 //! boundary turns wire data into before anything else looks at it.
 
 pub mod domain;
+pub mod phone;
 pub mod time;
+pub mod twilio_signature;
 
 /// Generated messages of package `booking.v1`.
 #[allow(clippy::all, missing_docs)]

@@ -22,6 +22,10 @@ use crate::microsoft::MicrosoftApp;
 use crate::microsoft::model::{GraphEventMove, GraphEventRecord};
 use crate::request_log::RequestRecord;
 use crate::sendgrid::model::SentEmail;
+use crate::twilio::model::{
+    TwilioCallbackFaults, TwilioInbound, TwilioInboundMessage, TwilioInboundWebhook, TwilioMessage,
+    TwilioOptOut,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -344,6 +348,87 @@ impl SandboxClient {
     pub async fn clear_emails(&self) -> Result<()> {
         self.send::<()>(Method::DELETE, "/sendgrid/emails", None)
             .await
+    }
+
+    // ---- Twilio ----
+
+    /// Every accepted message, oldest first, with its status callbacks and their attempts.
+    pub async fn twilio_messages(&self) -> Result<Vec<TwilioMessage>> {
+        self.get("/twilio/messages").await
+    }
+
+    pub async fn twilio_message(&self, sid: &str) -> Result<TwilioMessage> {
+        self.get(&format!("/twilio/messages/{}", segment(sid)))
+            .await
+    }
+
+    /// Forgets every sent message (their pending status changes and callbacks stop).
+    pub async fn clear_twilio_messages(&self) -> Result<()> {
+        self.send::<()>(Method::DELETE, "/twilio/messages", None)
+            .await
+    }
+
+    /// Numbers that replied with an opt-out keyword (sends to them get 21610).
+    pub async fn twilio_opt_outs(&self) -> Result<Vec<TwilioOptOut>> {
+        self.get("/twilio/opt-outs").await
+    }
+
+    /// Plays a reply of `body` from `from`; returns after the inbound webhook answered.
+    pub async fn twilio_inbound(&self, from: &str, body: &str) -> Result<TwilioInboundMessage> {
+        self.twilio_inbound_with(&TwilioInbound::new(from, body))
+            .await
+    }
+
+    /// Plays a reply with every option (own `MessageSid`, other `To`, delivered twice).
+    pub async fn twilio_inbound_with(
+        &self,
+        inbound: &TwilioInbound,
+    ) -> Result<TwilioInboundMessage> {
+        self.call(Method::POST, "/twilio/inbound", inbound).await
+    }
+
+    /// Every reply played so far, oldest first.
+    pub async fn twilio_inbound_messages(&self) -> Result<Vec<TwilioInboundMessage>> {
+        self.get("/twilio/inbound").await
+    }
+
+    /// The number's "A message comes in" webhook.
+    pub async fn twilio_inbound_webhook(&self) -> Result<Option<String>> {
+        Ok(self
+            .get::<TwilioInboundWebhook>("/twilio/inbound-webhook")
+            .await?
+            .url)
+    }
+
+    /// Points the number's "A message comes in" webhook at `url`.
+    pub async fn set_twilio_inbound_webhook(&self, url: &str) -> Result<()> {
+        let webhook = TwilioInboundWebhook {
+            url: Some(url.to_owned()),
+        };
+        self.send(Method::PUT, "/twilio/inbound-webhook", Some(&webhook))
+            .await
+    }
+
+    /// Removes the inbound webhook: replies are then recorded but not sent.
+    pub async fn clear_twilio_inbound_webhook(&self) -> Result<()> {
+        self.send(
+            Method::PUT,
+            "/twilio/inbound-webhook",
+            Some(&TwilioInboundWebhook::default()),
+        )
+        .await
+    }
+
+    /// Sets the status-callback faults for messages accepted from now on
+    /// (`TwilioCallbackFaults::default()` turns them off).
+    pub async fn twilio_callback_faults(&self, faults: &TwilioCallbackFaults) -> Result<()> {
+        self.send(Method::PUT, "/twilio/callback-faults", Some(faults))
+            .await
+    }
+
+    /// The status-callback faults in force.
+    pub async fn twilio_callback_fault_settings(&self) -> Result<TwilioCallbackFaults> {
+        self.get("/twilio/callback-faults").await
     }
 
     // ---- Calendly ----

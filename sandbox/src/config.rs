@@ -68,6 +68,23 @@ pub struct SandboxConfig {
     /// How long one delivery attempt may take before it counts as failed.
     pub webhook_timeout: Duration,
 
+    /// Twilio account SID (HTTP Basic user; must also be the `{AccountSid}` of the path).
+    pub twilio_account_sid: String,
+    /// Twilio auth token (HTTP Basic password; signs `X-Twilio-Signature`).
+    pub twilio_auth_token: String,
+    /// The account's SMS number: the only `From` a send may use, the number a
+    /// Messaging Service send goes out from, and the `To` of inbound replies.
+    pub twilio_from_number: String,
+    /// The number's "A message comes in" webhook (inbound replies are POSTed there).
+    /// `None` until set through the control API.
+    pub twilio_inbound_webhook_url: Option<String>,
+    /// Time between a message's status changes (`queued` → `sent` → `delivered`).
+    pub twilio_status_delay: Duration,
+    /// Attempts per status callback, the first included (non-2xx or no answer is retried).
+    pub twilio_callback_attempts: u32,
+    /// Delay before the first status-callback retry; doubles per further failure.
+    pub twilio_callback_retry_base: Duration,
+
     /// Most recent provider requests kept in the request log.
     pub request_log_capacity: usize,
 }
@@ -99,6 +116,13 @@ impl Default for SandboxConfig {
             webhook_retry_cap: Duration::from_secs(3600),
             webhook_retry_horizon: Duration::from_secs(24 * 3600),
             webhook_timeout: Duration::from_secs(10),
+            twilio_account_sid: defaults::TWILIO_ACCOUNT_SID.to_owned(),
+            twilio_auth_token: defaults::TWILIO_AUTH_TOKEN.to_owned(),
+            twilio_from_number: defaults::TWILIO_FROM_NUMBER.to_owned(),
+            twilio_inbound_webhook_url: None,
+            twilio_status_delay: Duration::from_millis(200),
+            twilio_callback_attempts: 4,
+            twilio_callback_retry_base: Duration::from_millis(500),
             request_log_capacity: 100_000,
         }
     }

@@ -79,6 +79,7 @@ pub fn router() -> Router<Shared> {
         .route("/sendgrid/emails/count", get(email_count))
         .nest("/calendly", crate::calendly::control::router())
         .nest("/microsoft", crate::microsoft::control::router())
+        .nest("/twilio", crate::twilio::control::router())
         .fallback(|| async { ControlError::not_found("no such control endpoint") })
 }
 
@@ -116,8 +117,12 @@ async fn faults(State(app): State<Shared>) -> Json<Faults> {
     Json(app.runtime(|rt| rt.faults.clone()))
 }
 
+/// Also clears the Twilio callback faults.
 async fn clear_faults(State(app): State<Shared>) -> StatusCode {
-    app.runtime(|rt| rt.faults = Faults::default());
+    app.runtime(|rt| {
+        rt.faults = Faults::default();
+        rt.twilio_callback_faults = Default::default();
+    });
     StatusCode::NO_CONTENT
 }
 

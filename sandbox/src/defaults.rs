@@ -37,5 +37,13 @@ pub const MICROSOFT_CLIENT_ID: &str = "00000000-0000-4000-8000-5a4db0c11e47";
 pub const MICROSOFT_CLIENT_SECRET: &str = "sandbox-microsoft-client-secret";
 /// The scope of the client-credentials grant for Microsoft Graph.
 pub const MICROSOFT_GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+/// Account SID of the Twilio stand-in: the HTTP Basic user of every `/twilio/2010-04-01/...`
+/// call and the `{AccountSid}` of its paths (`AC` and 32 hex digits, as Twilio's).
+pub const TWILIO_ACCOUNT_SID: &str = "AC5a4db0c11e47000000000000005a4db0";
+/// Auth token of that account: the HTTP Basic password, and the key of `X-Twilio-Signature`
+/// on every status callback and inbound-message webhook.
+pub const TWILIO_AUTH_TOKEN: &str = "5a4db0c11e47a0d1b0c2d3e4f5a6b7c8";
+/// The account's SMS number (Twilio's test-credentials "valid From" number).
+pub const TWILIO_FROM_NUMBER: &str = "+15005550006";
 /// Default SandboxConfig port of the binary.
 pub const PORT: u16 = 8089;

@@ -130,6 +130,45 @@
 //!   HMAC-SHA256 of "t.body">`; non-2xx answers are retried with exponential backoff
 //!   until the retry horizon, after which the subscription is disabled.
 //!
+//! **Twilio Programmable Messaging** (real `https://api.twilio.com`), prefix `/twilio`; HTTP
+//! Basic `AccountSid:AuthToken`, the path's `{AccountSid}` being the caller's (else 401
+//! code 20003 "Authenticate", with `WWW-Authenticate: Basic`):
+//! - `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form `To`, `From` (the
+//!   account's number, [`SandboxConfig::twilio_from_number`]) or `MessagingServiceSid`,
+//!   `Body`, optional `StatusCallback`: 201 with the Message resource (`sid` `SM...`,
+//!   `status` `queued`, or `accepted` with `from: null` for a Messaging Service;
+//!   `num_segments`, RFC 2822 dates, `uri`, `subresource_uris`). Errors, checked in this
+//!   order, 400: 21604 no `To`; 21603 no `From`/`MessagingServiceSid`; 21602 no `Body`;
+//!   21617 `Body` over 1600 characters; 21211 `To` not E.164 (or the magic
+//!   `+15005550001`); 21212 `From` not a number; 21606 `From` not the account's; 21705
+//!   malformed `MessagingServiceSid`; 21609 `StatusCallback` not an absolute URL; 21614
+//!   `+15005550009`; 21610 an opted-out `To` (or `+15005550004`).
+//! - `GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`: the resource as it stands;
+//!   unknown 404 code 20404.
+//! - Errors `{code, message, more_info: "https://www.twilio.com/docs/errors/<code>",
+//!   status}`. 429 code 20429 (no `Retry-After`, as Twilio sends none), 500/503 code
+//!   20500/20503 come from fault injection: [`Injection::twilio_throttled`],
+//!   [`Injection::twilio_error`], [`Injection::twilio_api_error`]; chaos mode answers
+//!   Twilio-shaped errors on these paths.
+//! - After the 201, in the background, the status moves `queued` → `sent` → `delivered`
+//!   ([`SandboxConfig::twilio_status_delay`] apart); to `+15005550010` it ends
+//!   `undelivered` (30003), to `+15005550011` `queued` → `failed` (30006). With a
+//!   `StatusCallback` each change is POSTed there as a form (`MessageSid`, `SmsSid`,
+//!   `AccountSid`, `From`, `To`, `MessageStatus`, `SmsStatus`, `ApiVersion`,
+//!   `MessagingServiceSid` when used, `ErrorCode` for `undelivered`/`failed`) with
+//!   `X-Twilio-Signature` (`booking_proto::twilio_signature` over the URL, query included,
+//!   and the parameters, keyed with the auth token); a non-2xx answer or none is retried
+//!   ([`SandboxConfig::twilio_callback_attempts`], doubling from
+//!   [`SandboxConfig::twilio_callback_retry_base`]). Faults ([`TwilioCallbackFaults`]):
+//!   every callback twice, and/or a message's callbacks held and sent newest first.
+//! - Replies (played through the control API) are POSTed, signed the same way, to the
+//!   number's "A message comes in" webhook: `MessageSid`, `SmsSid`, `SmsMessageSid`,
+//!   `AccountSid`, `From`, `To`, `Body`, `NumMedia`, `NumSegments`, `SmsStatus=received`,
+//!   `ApiVersion`. A reply that is an opt-out keyword (STOP, STOPALL, UNSUBSCRIBE, CANCEL,
+//!   END, QUIT; the whole body, trimmed, any case) opts the sender out, as Twilio does for
+//!   the number, so sends to it get 21610; START, YES or UNSTOP opt back in. The webhook
+//!   still gets the reply in both cases.
+//!
 //! **Control and inspection** (prefix `/_sandbox`, errors `{"error": "..."}`), all wrapped
 //! by [`SandboxClient`]:
 //! - `GET /health`, `POST /reset`, `GET /state` (everything, snapshot format).
@@ -152,9 +191,18 @@
 //!   person would in Outlook (both show in delta), `GET /microsoft/apps`, `POST
 //!   /microsoft/apps/{client_id}/expire-secret|disable|restore`, `POST
 //!   /microsoft/access-tokens/expire`, `POST /microsoft/delta-tokens/expire`.
+//! - `GET|DELETE /twilio/messages` ([`TwilioMessage`]: status, `status_callback` and every
+//!   callback with each attempt's answer), `GET /twilio/messages/{sid}`, `GET
+//!   /twilio/opt-outs` ([`TwilioOptOut`]), `POST /twilio/inbound` ([`TwilioInbound`]
+//!   `{from, body, message_sid?, to?, twice?}`: plays a reply, answers
+//!   [`TwilioInboundMessage`] with the `MessageSid` used and the webhook's answers after
+//!   they came), `GET /twilio/inbound` (every reply), `GET|PUT /twilio/inbound-webhook`
+//!   (`{"url": ...}`), `GET|PUT /twilio/callback-faults` ([`TwilioCallbackFaults`], for
+//!   messages accepted afterwards; `DELETE /faults` and reset clear them).
 //!
 //! Booking changes made through the control API answer after the first delivery attempt
-//! of their webhooks (in the requested order); retries run in the background.
+//! of their webhooks (in the requested order); retries run in the background. A reset keeps
+//! the Calendly subscription and the Twilio inbound webhook.
 //!
 //! # Not reproduced, on purpose
 //!
@@ -182,6 +230,13 @@
 //! - SendGrid: templates are not looked up (any non-empty `template_id` is accepted), no
 //!   mail is sent, scheduled `send_at` is only recorded; attachments, ASM, mail settings
 //!   are accepted without checks.
+//! - Twilio: media (MMS), message listing, updating and deleting, scheduling, Messaging
+//!   Services themselves (any well-formed `MG...` sid is one, sending from the account's
+//!   number), prices (`price` stays `null`), `HELP` auto-replies and the opt-out
+//!   confirmation text, rate limits other than injected ones; opt-outs are per lead number
+//!   (one sender number exists). Twilio does not retry status callbacks unless asked to
+//!   through connection overrides; the stand-in retries them so a receiver's failure shows.
+//!   A restart abandons status changes and callbacks still in flight.
 //! - Calendly: event types, availability and routing forms (every booking is a one-on-one
 //!   event of one event type, owned by one user); API rate limits (faults can inject
 //!   them); webhook subscription management through the API (the subscription is
@@ -207,6 +262,7 @@ mod server;
 mod snapshot;
 mod state;
 mod time;
+mod twilio;
 
 pub use calendly::booking::{
     BookInvitee, Booked, CancelInvitee, CancelerType, Cancelled, RescheduleDelivery,
@@ -237,3 +293,9 @@ pub use request_log::{RequestOutcome, RequestRecord};
 pub use sendgrid::model::{MailAddress, MailContent, MailPersonalization, SentEmail};
 pub use server::{RunningSandbox, SandboxError, start};
 pub use snapshot::SnapshotError;
+pub use twilio::callbacks::SIGNATURE_HEADER as TWILIO_SIGNATURE_HEADER;
+pub use twilio::magic as twilio_magic;
+pub use twilio::model::{
+    TwilioCallback, TwilioCallbackFaults, TwilioCallbackState, TwilioInbound, TwilioInboundMessage,
+    TwilioInboundWebhook, TwilioMessage, TwilioMessageStatus, TwilioOptOut, TwilioWebhookAttempt,
+};

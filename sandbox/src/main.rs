@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "booking-sandbox",
     version,
-    about = "Local stand-ins for Google Calendar, Google OAuth, Microsoft Graph, Microsoft identity platform, HubSpot, SendGrid and Calendly"
+    about = "Local stand-ins for Google Calendar, Google OAuth, Microsoft Graph, Microsoft identity platform, HubSpot, SendGrid, Calendly and Twilio"
 )]
 struct Args {
     /// Interface to listen on.
@@ -71,6 +71,19 @@ struct Args {
     sendgrid_api_key: String,
     #[arg(long, env = "SANDBOX_CALENDLY_TOKEN", default_value = defaults::CALENDLY_TOKEN)]
     calendly_token: String,
+    #[arg(long, env = "SANDBOX_TWILIO_ACCOUNT_SID", default_value = defaults::TWILIO_ACCOUNT_SID)]
+    twilio_account_sid: String,
+    #[arg(long, env = "SANDBOX_TWILIO_AUTH_TOKEN", default_value = defaults::TWILIO_AUTH_TOKEN)]
+    twilio_auth_token: String,
+    /// The Twilio account's SMS number (the only `From` sends may use).
+    #[arg(long, env = "SANDBOX_TWILIO_FROM_NUMBER", default_value = defaults::TWILIO_FROM_NUMBER)]
+    twilio_from_number: String,
+    /// Where replies to the Twilio number are POSTed ("A message comes in").
+    #[arg(long, env = "SANDBOX_TWILIO_INBOUND_WEBHOOK")]
+    twilio_inbound_webhook: Option<String>,
+    /// Time between a text's status changes (queued, sent, delivered), in milliseconds.
+    #[arg(long, env = "SANDBOX_TWILIO_STATUS_DELAY_MS", default_value_t = 200)]
+    twilio_status_delay_ms: u64,
     /// Log as JSON lines.
     #[arg(long, env = "SANDBOX_LOG_JSON")]
     log_json: bool,
@@ -99,6 +112,11 @@ impl Args {
             hubspot_token: self.hubspot_token,
             sendgrid_api_key: self.sendgrid_api_key,
             calendly_token: self.calendly_token,
+            twilio_account_sid: self.twilio_account_sid,
+            twilio_auth_token: self.twilio_auth_token,
+            twilio_from_number: self.twilio_from_number,
+            twilio_inbound_webhook_url: self.twilio_inbound_webhook,
+            twilio_status_delay: Duration::from_millis(self.twilio_status_delay_ms),
             ..SandboxConfig::default()
         }
     }

@@ -103,6 +103,12 @@ impl RunningSandbox {
         format!("{}{}", self.base_url, crate::microsoft::GRAPH_PREFIX)
     }
 
+    /// Base URL of the Twilio REST API (`.../twilio`, followed by
+    /// `/2010-04-01/Accounts/{AccountSid}/Messages.json`).
+    pub fn twilio_url(&self) -> String {
+        format!("{}/twilio", self.base_url)
+    }
+
     /// Stops accepting, closes connections, stops webhook retries and writes the snapshot.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
@@ -125,12 +131,13 @@ pub fn app(state: Shared) -> Router {
         .nest("/hubspot", crate::hubspot::router(state.clone()))
         .nest("/sendgrid", crate::sendgrid::router())
         .nest("/calendly", crate::calendly::router())
+        .nest("/twilio", crate::twilio::router())
         .nest("/microsoft/login", crate::microsoft::login_router())
         .nest(crate::microsoft::GRAPH_PREFIX, crate::microsoft::graph_router())
         .nest("/_sandbox", crate::control::router())
         .fallback(|| async {
             crate::control::ControlError::not_found(
-                "unknown path: providers live under /google/calendar/v3, /google/oauth2, /hubspot, /sendgrid, /calendly, /microsoft/login, /microsoft/graph/v1.0; control under /_sandbox",
+                "unknown path: providers live under /google/calendar/v3, /google/oauth2, /hubspot, /sendgrid, /calendly, /microsoft/login, /microsoft/graph/v1.0, /twilio; control under /_sandbox",
             )
         })
         .layer(middleware::from_fn_with_state(state.clone(), faults::layer))

@@ -19,6 +19,8 @@ use crate::ratelimit::{FixedWindow, RollingWindow};
 use crate::request_log::RequestLog;
 use crate::rng::SplitMix64;
 use crate::sendgrid::SendgridState;
+use crate::twilio::TwilioState;
+use crate::twilio::model::TwilioCallbackFaults;
 
 pub type Shared = Arc<AppState>;
 
@@ -32,6 +34,7 @@ pub struct Providers {
     pub sendgrid: SendgridState,
     pub calendly: CalendlyState,
     pub microsoft: MicrosoftState,
+    pub twilio: TwilioState,
 }
 
 impl Providers {
@@ -42,12 +45,14 @@ impl Providers {
     }
 
     /// Makes sure what the configuration promises exists, also in a loaded snapshot
-    /// (the configured grant and Microsoft app, the configured webhook subscription).
+    /// (the configured grant and Microsoft app, the configured webhook subscription and
+    /// Twilio inbound webhook).
     pub fn apply_config(&mut self, config: &SandboxConfig) {
         self.google_oauth.provision(config);
         self.google_calendar.ensure_epoch();
         self.calendly.apply_config(config);
         self.microsoft.apply_config(config);
+        self.twilio.apply_config(config);
     }
 }
 
@@ -58,6 +63,8 @@ pub struct Runtime {
     pub hubspot_window: RollingWindow,
     pub sendgrid_window: FixedWindow,
     pub rng: SplitMix64,
+    /// Applied to the status callbacks of Twilio messages accepted while set.
+    pub twilio_callback_faults: TwilioCallbackFaults,
 }
 
 impl Runtime {
@@ -68,6 +75,7 @@ impl Runtime {
             hubspot_window: RollingWindow::new(Duration::from_secs(10)),
             sendgrid_window: FixedWindow::new(Duration::from_secs(1)),
             rng: SplitMix64::from_entropy(),
+            twilio_callback_faults: TwilioCallbackFaults::default(),
         }
     }
 }
@@ -79,7 +87,7 @@ pub struct AppState {
     providers: Mutex<Providers>,
     runtime: Mutex<Runtime>,
     changed: Notify,
-    /// Client for outgoing webhooks.
+    /// Client for outgoing webhooks (Calendly's, Twilio's).
     pub http: reqwest::Client,
     shutdown: watch::Receiver<bool>,
 }
@@ -148,14 +156,18 @@ impl AppState {
     pub fn reset(&self) {
         self.change(|p| {
             // The webhook subscription is set up once per test run (often after start,
-            // when the receiver's port is known), so it survives a reset, re-enabled.
+            // when the receiver's port is known), so it survives a reset, re-enabled; so
+            // does the Twilio number's inbound webhook.
             let subscription = p.calendly.subscription.clone();
+            let inbound_webhook = p.twilio.inbound_webhook_url.clone();
             *p = Providers::initial(&self.config);
             p.calendly.subscription = subscription;
             p.calendly.subscription.enabled = true;
+            p.twilio.inbound_webhook_url = inbound_webhook;
         });
         self.runtime(|rt| {
             rt.faults = Faults::default();
+            rt.twilio_callback_faults = TwilioCallbackFaults::default();
             rt.requests.clear();
             rt.hubspot_window = RollingWindow::new(Duration::from_secs(10));
             rt.sendgrid_window = FixedWindow::new(Duration::from_secs(1));

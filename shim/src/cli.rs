@@ -52,6 +52,18 @@ pub const SETTINGS: &[Setting] = &[
         "SHIM_CALENDLY_SIGNING_KEY_PREVIOUS_FILE",
         "File holding the previous Calendly signing key",
     ),
+    secret(
+        "SHIM_TWILIO_AUTH_TOKEN",
+        "Twilio auth token, which signs Twilio's webhooks (or SHIM_TWILIO_AUTH_TOKEN_FILE)",
+    ),
+    setting(
+        "SHIM_TWILIO_AUTH_TOKEN_FILE",
+        "File holding the Twilio auth token",
+    ),
+    setting(
+        "SHIM_PUBLIC_URL",
+        "Base URL webhook senders call, as Twilio signs it (e.g. https://hooks.example.com) [sandbox default: http://<Host header>]",
+    ),
     setting(
         "SHIM_SIGNATURE_TOLERANCE_SECS",
         "How far a signature timestamp may be from now [default: 180]",

@@ -102,6 +102,13 @@ pub struct ShimConfig {
     /// Calendly API (`BOOKINGS_CALENDLY_URL`, `BOOKINGS_CALENDLY_TOKEN`, as the worker reads
     /// them): the shim follows reschedule chains through it.
     pub calendly: CalendlyConfig,
+    /// `SHIM_TWILIO_AUTH_TOKEN`: the Twilio account's auth token, which signs every Twilio
+    /// webhook. Required outside sandbox mode; in sandbox mode the sandbox's.
+    pub twilio_auth_token: Secret,
+    /// `SHIM_PUBLIC_URL`: the base URL webhook senders call (e.g. `https://hooks.example.com`).
+    /// Twilio signs the URL it requested, which a proxy in front of the shim hides from it.
+    /// Required outside sandbox mode; in sandbox mode, when unset, `http://<Host header>`.
+    pub public_url: Option<Url>,
 }
 
 pub const DEFAULT_PORT: u16 = 8090;
@@ -116,6 +123,8 @@ pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 512;
 /// Caps that would make the server refuse everything, or wrap around as a semaphore size.
 const MAX_LIMIT: u64 = 1 << 24;
 const SANDBOX_SIGNING_KEY: &str = "sandbox-calendly-signing-key";
+/// The sandbox's Twilio auth token (its stand-in signs with it).
+const SANDBOX_TWILIO_AUTH_TOKEN: &str = "5a4db0c11e47a0d1b0c2d3e4f5a6b7c8";
 
 impl ShimConfig {
     /// Reads the process environment (warning once in sandbox mode).
@@ -196,6 +205,17 @@ impl ShimConfig {
                 message: "must be at least 1".into(),
             });
         }
+        let public_url = get("SHIM_PUBLIC_URL")
+            .map(|raw| {
+                Url::parse(raw.trim_end_matches('/'))
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                    .ok_or_else(|| ConfigError {
+                        var: "SHIM_PUBLIC_URL",
+                        message: format!("{raw:?} is not an absolute http(s) URL"),
+                    })
+            })
+            .transpose()?;
         let questionnaire_url = match get("SHIM_QUESTIONNAIRE_URL") {
             None => Url::parse("https://example.com/questionnaire").expect("a valid URL"),
             Some(raw) => Url::parse(&raw).map_err(|e| ConfigError {
@@ -243,6 +263,8 @@ impl ShimConfig {
                 DEFAULT_MAX_IN_FLIGHT_REQUESTS as u64,
             )? as usize,
             calendly: secrets.calendly,
+            twilio_auth_token: secrets.twilio_auth_token,
+            public_url,
         })
     }
 }
@@ -255,6 +277,7 @@ struct Secrets {
     operator_token: Option<Secret>,
     link_secret: Secret,
     calendly: CalendlyConfig,
+    twilio_auth_token: Secret,
 }
 
 impl Secrets {
@@ -285,6 +308,8 @@ impl Secrets {
         }
         let operator_token = secret("SHIM_OPERATOR_TOKEN")?;
         let link_secret = secret("SHIM_LINK_SECRET")?;
+        let twilio_auth_token = secret("SHIM_TWILIO_AUTH_TOKEN")?;
+        let public_url_set = get("SHIM_PUBLIC_URL").is_some();
 
         // (variable, how the error lists it): every missing one, so one failed start names all.
         let mut missing: Vec<(&'static str, &'static str)> = Vec::new();
@@ -311,6 +336,12 @@ impl Secrets {
                     form_set,
                     "SHIM_FORM_TOKEN (or SHIM_FORM_WEBHOOK_SECRET)",
                 ),
+                (
+                    "SHIM_TWILIO_AUTH_TOKEN",
+                    twilio_auth_token.is_some(),
+                    "SHIM_TWILIO_AUTH_TOKEN",
+                ),
+                ("SHIM_PUBLIC_URL", public_url_set, "SHIM_PUBLIC_URL"),
             ] {
                 if !set {
                     missing.push((var, label));
@@ -356,6 +387,8 @@ impl Secrets {
             operator_token,
             link_secret,
             calendly,
+            twilio_auth_token: twilio_auth_token
+                .unwrap_or_else(|| Secret::new(SANDBOX_TWILIO_AUTH_TOKEN)),
         })
     }
 }

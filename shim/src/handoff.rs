@@ -15,9 +15,10 @@ use std::{
 
 use booking_proto::{
     domain::{BookingId, ValidBooking},
+    phone::PhoneNumber,
     v1::{
-        ChangeAccepted, ChangeRequest, QuestionnaireVisitedSignal, TourCompleteSignal,
-        change_request::Change,
+        ChangeAccepted, ChangeRequest, QuestionnaireVisitedSignal, SmsOptOutSignal,
+        SmsStatusSignal, TourCompleteSignal, change_request::Change,
     },
 };
 use booking_workflows::{
@@ -212,6 +213,41 @@ impl Handoff {
     ) -> Result<ChangeAccepted, HandoffError> {
         let bookings = self.bookings(client);
         self.bounded(async { Ok(bookings.request_change(booking, change, update_id).await?) })
+            .await
+    }
+
+    /// Delivers Twilio's report on one of a booking's texts.
+    pub async fn sms_status(
+        &self,
+        client: &Client,
+        booking: &BookingId,
+        signal: SmsStatusSignal,
+    ) -> Result<(), HandoffError> {
+        let bookings = self.bookings(client);
+        self.bounded(async { Ok(bookings.sms_status(booking, signal).await?) })
+            .await
+    }
+
+    /// Turns texts off for one booking of a lead who replied STOP.
+    pub async fn sms_opt_out(
+        &self,
+        client: &Client,
+        booking: &BookingId,
+        signal: SmsOptOutSignal,
+    ) -> Result<(), HandoffError> {
+        let bookings = self.bookings(client);
+        self.bounded(async { Ok(bookings.sms_opt_out(booking, signal).await?) })
+            .await
+    }
+
+    /// The running bookings of the lead with `phone`, newest first.
+    pub async fn running_bookings_for_phone(
+        &self,
+        client: &Client,
+        phone: &PhoneNumber,
+    ) -> Result<Vec<BookingId>, HandoffError> {
+        let bookings = self.bookings(client);
+        self.bounded(async { Ok(bookings.running_bookings_for_phone(phone).await?) })
             .await
     }
 

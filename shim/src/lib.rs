@@ -11,6 +11,8 @@
 //! | `GET /q/{token}` | questionnaire link: records the visit, 303 to the questionnaire ([`links`]) |
 //! | `GET`/`POST /b/{token}/confirm`, `/b/{token}/cancel` | the lead's confirm / cancel pages |
 //! | `POST /bookings/{id}/tour-complete` | operator (bearer token) marks a tour done |
+//! | `POST /webhooks/twilio/status` | Twilio's delivery report of a booking's text, `X-Twilio-Signature` ([`twilio`]) |
+//! | `POST /webhooks/twilio/inbound` | a lead's text reply: STOP opts out, `C` confirms, `X` cancels; answered with empty TwiML |
 //! | `GET /healthz`, `/readyz`, `/metrics`, `/openapi.json` | probes, Prometheus, the API contract |
 //!
 //! Answers: 401 for any authentication failure, with no detail (the log has the reason);
@@ -45,6 +47,7 @@ pub mod request_log;
 pub mod routes;
 mod server;
 pub mod signature;
+pub mod twilio;
 
 use std::sync::Arc;
 
@@ -181,6 +184,14 @@ pub fn router(state: ShimState) -> Router {
             post(routes::calendly::calendly_webhook),
         )
         .route("/webhooks/form", post(routes::form::form_webhook))
+        .route(
+            "/webhooks/twilio/status",
+            post(routes::twilio::twilio_status),
+        )
+        .route(
+            "/webhooks/twilio/inbound",
+            post(routes::twilio::twilio_inbound),
+        )
         .route("/q/{token}", get(routes::links::questionnaire_link))
         .route(
             "/b/{token}/confirm",

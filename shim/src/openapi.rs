@@ -119,12 +119,38 @@ pub fn document() -> Value {
                     "400": {"description": "invalid id", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}}},
                     "401": error_body(), "404": error_body(), "503": unavailable()
                 }
+            }},
+            "/webhooks/twilio/status": {"post": {
+                "summary": "Twilio: delivery report of a booking's text (StatusCallback)",
+                "security": [{"twilioSignature": []}],
+                "parameters": [
+                    {"name": "booking_id", "in": "query", "required": true, "schema": {"type": "string"}},
+                    {"name": "step", "in": "query", "required": true, "schema": {"type": "string"}}
+                ],
+                "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/TwilioStatus"}}}},
+                "responses": {
+                    "204": {"description": "recorded on the booking (or the booking is gone, which changes nothing)"},
+                    "400": {"description": "a parameter is missing or malformed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}}},
+                    "401": error_body(), "503": unavailable()
+                }
+            }},
+            "/webhooks/twilio/inbound": {"post": {
+                "summary": "Twilio: a lead's text reply (STOP opts out, C confirms, X cancels; anything else becomes a dead letter)",
+                "security": [{"twilioSignature": []}],
+                "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/TwilioInbound"}}}},
+                "responses": {
+                    "200": {"description": "taken; empty TwiML (no automatic answer)", "content": {"text/xml": {"schema": {"type": "string"}}}},
+                    "400": {"description": "MessageSid or From missing, or From is not a phone number", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}}},
+                    "401": error_body(), "503": unavailable()
+                }
             }}
         },
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
-                "standardWebhooks": {"type": "apiKey", "in": "header", "name": "webhook-signature"}
+                "standardWebhooks": {"type": "apiKey", "in": "header", "name": "webhook-signature"},
+                "twilioSignature": {"type": "apiKey", "in": "header", "name": "X-Twilio-Signature",
+                    "description": "base64 HMAC-SHA1 with the account's auth token over the full URL (SHIM_PUBLIC_URL + path + query) and the sorted form parameters"}
             },
             "schemas": {
                 "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
@@ -133,7 +159,15 @@ pub fn document() -> Value {
                     "waitlist_length": {"type": "integer", "minimum": 0},
                     "capacity": {"type": "integer", "minimum": 0}}},
                 "Accepted": {"type": "object", "required": ["status", "bookingId"], "properties": {
-                    "status": {"type": "string"}, "bookingId": {"type": "string"}, "outcome": {"type": "string"}}},
+                    "status": {"type": "string"}, "bookingId": {"type": "string"}, "outcome": {"type": "string"},
+                    "warnings": {"type": "array", "description": "fields that were wrong without stopping the booking (a phone number that does not parse turns texts off)", "items": {
+                        "type": "object", "required": ["field", "message"], "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}},
+                "TwilioStatus": {"type": "object", "required": ["MessageSid", "MessageStatus"], "properties": {
+                    "MessageSid": {"type": "string"}, "MessageStatus": {"type": "string"}, "ErrorCode": {"type": "string"},
+                    "AccountSid": {"type": "string"}, "From": {"type": "string"}, "To": {"type": "string"}}},
+                "TwilioInbound": {"type": "object", "required": ["MessageSid", "From"], "properties": {
+                    "MessageSid": {"type": "string"}, "From": {"type": "string", "description": "E.164"}, "To": {"type": "string"},
+                    "Body": {"type": "string"}, "AccountSid": {"type": "string"}}},
                 "DeadLettered": {"type": "object", "required": ["status", "deadLetterId"], "properties": {
                     "status": {"type": "string"}, "deadLetterId": {"type": "string"}}},
                 "ValidationErrors": {"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array", "items": {

@@ -126,17 +126,52 @@ mod tests {
         )
     }
 
-    /// Serves `requests` through the real router with a subscriber that records every line at
-    /// every level, and returns the log and the statuses.
+    std::thread_local! {
+        /// Where this test thread's log lines go while it captures.
+        static CAPTURE: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+    }
+
+    /// Writes a line into the capture of the thread that logs it, if it is capturing.
+    struct ThreadCapture;
+
+    impl std::io::Write for ThreadCapture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            CAPTURE.with(|c| {
+                if let Some(captured) = c.borrow_mut().as_mut() {
+                    let _ = captured.write(buf);
+                }
+            });
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// One global subscriber for the whole test binary. A scoped one (`set_default`) is not
+    /// enough: tracing caches per call site whether any subscriber wants it, and a call site
+    /// first reached by a test on another thread, with no subscriber there, can stay silent
+    /// for the thread that captures.
+    fn install_global_capture() {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(|| ThreadCapture)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other test installs a global subscriber");
+        });
+    }
+
+    /// Serves `requests` through the real router (on this thread, the test's current-thread
+    /// runtime) and returns every line logged meanwhile, as the production formatter writes
+    /// it, and the statuses.
     async fn logged(requests: Vec<(&str, String)>) -> (String, Vec<StatusCode>) {
+        install_global_capture();
         let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        CAPTURE.with(|c| *c.borrow_mut() = Some(captured.clone()));
         let app = router(state());
         let mut statuses = Vec::new();
         for (method, uri) in requests {
@@ -147,6 +182,7 @@ mod tests {
                 .unwrap();
             statuses.push(app.clone().oneshot(request).await.unwrap().status());
         }
+        CAPTURE.with(|c| *c.borrow_mut() = None);
         (captured.text(), statuses)
     }
 

@@ -44,7 +44,8 @@ pub fn demo_request_for(now: DateTime<Utc>, agent: &str) -> BookingRequest {
         lead: Some(Lead {
             email: format!("demo+{stamp}@example.com"),
             name: "Dana Demo".into(),
-            phone: "+1 555 0100".into(),
+            // A valid US mobile format, so the demo's one-hour reminder goes by text.
+            phone: "+1 415 555 0132".into(),
             timezone: "Europe/London".into(),
         }),
         property_id: "prop-12-harbour-view".into(),

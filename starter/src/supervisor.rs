@@ -63,6 +63,8 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
             data_dir.join("sandbox.json").to_string_lossy().into_owned(),
             "--webhook-target".to_owned(),
             format!("{shim_url}/webhooks/calendly"),
+            "--twilio-inbound-webhook".to_owned(),
+            format!("{shim_url}/webhooks/twilio/inbound"),
         ],
         &[],
     )?;
@@ -76,6 +78,7 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
     let agent_calendars = std::env::var("BOOKINGS_AGENT_CALENDARS")
         .unwrap_or_else(|_| crate::demo::demo_agent_calendars());
     let metrics_addr = format!("127.0.0.1:{}", config.worker_metrics_port);
+    let status_callback = format!("{shim_url}/webhooks/twilio/status");
     let health_addr = format!("127.0.0.1:{}", config.worker_health_port);
     let worker = spawn_service(
         "booking-worker",
@@ -89,6 +92,10 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
             ("BOOKINGS_AGENT_CALENDARS", agent_calendars.as_str()),
             ("BOOKINGS_WORKER_METRICS_ADDR", metrics_addr.as_str()),
             ("BOOKINGS_WORKER_HEALTH_ADDR", health_addr.as_str()),
+            (
+                "BOOKINGS_TWILIO_STATUS_CALLBACK_URL",
+                status_callback.as_str(),
+            ),
         ],
     )?;
     let shim_port_text = shim_port.to_string();
@@ -98,6 +105,8 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
         &[],
         &[
             ("SHIM_PORT", shim_port_text.as_str()),
+            // Twilio signs the URL it called; the sandbox calls the shim here.
+            ("SHIM_PUBLIC_URL", shim_url.as_str()),
             ("TEMPORAL_ADDRESS", address.as_str()),
             ("TEMPORAL_NAMESPACE", config.dev_server.namespace.as_str()),
             ("BOOKINGS_TASK_QUEUE", config.task_queue.as_str()),
@@ -202,6 +211,7 @@ fn print_banner(
          \n  Temporal frontend    {address} (namespace {ns}, task queue {tq})\
          \n  provider sandbox     {sandbox_url}/_sandbox/sendgrid/emails (what was sent)\
          \n                       {sandbox_url}/_sandbox/microsoft/events (Microsoft 365 calendars)\
+         \n                       {sandbox_url}/_sandbox/twilio/messages (texts; a lead's reply: POST {sandbox_url}/_sandbox/twilio/inbound)\
          \n  webhook shim         http://127.0.0.1:{shim_port}/openapi.json (Calendly webhooks go here)\
          \n  worker               http://127.0.0.1:{metrics_port}/metrics (Temporal SDK metrics), http://127.0.0.1:{health_port}/readyz\
          \n  reconciliation       hourly schedule {schedule} (`bookings schedule describe`)\

@@ -164,6 +164,18 @@ pub fn hours_as_seconds(mut policy: FollowUpPolicy) -> FollowUpPolicy {
         .iter_mut()
         .for_each(scale);
     scale(&mut policy.completion.review_after);
+    // Text steps are named by their offsets (`tour-reminder-1h` becomes `tour-reminder-1s`),
+    // and quiet hours would tie a test's outcome to the time of day it runs at.
+    policy.sms.channels = std::mem::take(&mut policy.sms.channels)
+        .into_iter()
+        .map(|(name, choice)| match name.strip_suffix('h') {
+            Some(stem) if stem.ends_with(|c: char| c.is_ascii_digit()) => {
+                (format!("{stem}s"), choice)
+            }
+            _ => (name, choice),
+        })
+        .collect();
+    policy.sms.quiet_hours = None;
     policy
         .validate()
         .expect("a scaled production policy is valid");
@@ -488,12 +500,26 @@ pub fn booking_starting_in(starts_in: chrono::Duration) -> booking_proto::v1::Bo
     request.event_id = format!("created-{unique}");
     if let Some(lead) = request.lead.as_mut() {
         lead.email = format!("lead+{unique}@example.com");
+        // Texts are opt-in per test (`with_phone`): a number would move the one-hour reminder
+        // every other test waits for from email to SMS.
+        lead.phone = String::new();
     }
     request.tour = Some(
         booking_proto::domain::TourSlot::new(start, start + chrono::Duration::minutes(30))
             .expect("a 30-minute tour is valid")
             .to_proto(),
     );
+    request
+}
+
+/// `request` with a lead who gave a mobile number, so the policy's text steps go by SMS.
+pub fn with_phone(
+    mut request: booking_proto::v1::BookingRequest,
+    phone: &str,
+) -> booking_proto::v1::BookingRequest {
+    if let Some(lead) = request.lead.as_mut() {
+        lead.phone = phone.to_owned();
+    }
     request
 }
 
@@ -584,6 +610,38 @@ impl TestApp {
             .await
             .expect("the sandbox takes the webhook target");
         shim
+    }
+}
+
+impl TestApp {
+    /// A shim for this test's engine with Twilio wired through it, as in production: the
+    /// sandbox's inbound replies go to the shim, and the worker (restarted with the setting)
+    /// asks for delivery callbacks at the shim.
+    pub async fn spawn_shim_with_texts(&mut self) -> TestShim {
+        let shim = self.spawn_shim().await;
+        self.sandbox
+            .set_twilio_inbound_webhook(&format!("{}/webhooks/twilio/inbound", shim.url))
+            .await
+            .expect("the sandbox takes the inbound webhook");
+        let callback = format!("{}/webhooks/twilio/status", shim.url);
+        self.worker_config.providers.twilio.status_callback_url =
+            Some(callback.parse().expect("the shim's URL is valid"));
+        self.restart_worker();
+        shim
+    }
+
+    /// Every text the sandbox accepted for `number`, in send order.
+    pub async fn texts_to(&self, number: &str) -> Vec<booking_sandbox::TwilioMessage> {
+        let mut texts: Vec<_> = self
+            .sandbox
+            .twilio_messages()
+            .await
+            .expect("the sandbox lists its texts")
+            .into_iter()
+            .filter(|m| m.to == number)
+            .collect();
+        texts.sort_by_key(|m| m.date_created);
+        texts
     }
 }
 

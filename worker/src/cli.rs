@@ -120,7 +120,32 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "BOOKINGS_EMAIL_SENT_MARKERS",
-        "crm: keep a HubSpot note per sent email step (the duplicate guard); off: none [default: crm]",
+        "crm: keep a HubSpot note per sent email or text step (the duplicate guard, for both); off: none [default: crm]",
+    ),
+    setting("BOOKINGS_TWILIO_URL", "Twilio API base URL"),
+    setting(
+        "BOOKINGS_TWILIO_ACCOUNT_SID",
+        "Twilio account SID, AC and 32 hex digits",
+    ),
+    secret(
+        "BOOKINGS_TWILIO_AUTH_TOKEN",
+        "Twilio auth token (or BOOKINGS_TWILIO_AUTH_TOKEN_FILE)",
+    ),
+    setting(
+        "BOOKINGS_TWILIO_AUTH_TOKEN_FILE",
+        "File holding the Twilio auth token",
+    ),
+    setting(
+        "BOOKINGS_TWILIO_FROM",
+        "Number texts are sent from, E.164 (required unless BOOKINGS_TWILIO_MESSAGING_SERVICE_SID is set)",
+    ),
+    setting(
+        "BOOKINGS_TWILIO_MESSAGING_SERVICE_SID",
+        "Messaging Service (MG...) texts are sent through, instead of BOOKINGS_TWILIO_FROM",
+    ),
+    setting(
+        "BOOKINGS_TWILIO_STATUS_CALLBACK_URL",
+        "The shim's public https://.../webhooks/twilio/status, asked for delivery status callbacks [default: none]",
     ),
     setting("BOOKINGS_CALENDLY_URL", "Calendly v2 base URL"),
     secret(

@@ -12,6 +12,9 @@ pub const AGENT_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword("Ag
 pub const TOUR_START: SearchAttributeKey<temporalio_common::search_attributes::Timestamp> =
     SearchAttributeKey::datetime("TourStart");
 pub const NEEDS_ATTENTION: SearchAttributeKey<bool> = SearchAttributeKey::bool("NeedsAttention");
+/// The lead's mobile number in E.164, set when the booking starts: a text reply names only the
+/// number it came from, and this finds the bookings it may be about.
+pub const LEAD_PHONE: SearchAttributeKey<String> = SearchAttributeKey::keyword("LeadPhone");
 
 /// Every custom search attribute: its name and its type as `temporal server start-dev
 /// --search-attribute NAME=TYPE` spells it.
@@ -22,6 +25,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("AgentId", "Keyword"),
     ("TourStart", "Datetime"),
     ("NeedsAttention", "Bool"),
+    ("LeadPhone", "Keyword"),
 ];
 
 /// `--search-attribute` arguments registering [`ALL`] on a dev server.
@@ -63,6 +67,7 @@ mod tests {
                 NEEDS_ATTENTION.name(),
                 spelled(NEEDS_ATTENTION.indexed_value_type()),
             ),
+            (LEAD_PHONE.name(), spelled(LEAD_PHONE.indexed_value_type())),
         ];
         assert_eq!(typed.as_slice(), ALL);
     }

@@ -17,8 +17,10 @@
 //!    and the activity returns the recorded receipt without sending. Failing to *read* the
 //!    marker fails the attempt (retryable: an email a little late beats one sent twice);
 //!    failing to *write* it after a successful send is only logged (WARN), because failing
-//!    the attempt then would guarantee the duplicate the marker exists to prevent.
-//! 3. `off` disables the marker (one provider call per send, duplicates possible as below).
+//!    the attempt then would guarantee the duplicate the marker exists to prevent. The
+//!    marker logic is [`crate::sent_marker`], shared with texts ([`crate::sms`]).
+//! 3. `off` disables the marker, for emails and texts alike (one provider call per send,
+//!    duplicates possible as below).
 //!
 //! **The remaining window, honestly:** between SendGrid's 202 and the marker note being
 //! stored (one HubSpot create, without a search first; typically a few milliseconds, well
@@ -38,9 +40,12 @@ use serde::{Deserialize, Serialize};
 pub use sendgrid::SendGridClient;
 
 use crate::{
-    crm::{CrmClient, NoteSpec, dedup_key},
     error::ProviderError,
+    sent_marker::{Guarded, Kind, Receipt},
 };
+
+/// What an email's sent-marker says (see [`crate::sent_marker`]).
+pub const MARKER: Kind = Kind::new("email", "email", "message_id");
 
 /// The de-duplication key of a sent-marker note.
 pub fn marker_key(message: &EmailMessage) -> String {
@@ -49,83 +54,22 @@ pub fn marker_key(message: &EmailMessage) -> String {
 
 /// The de-duplication key of the sent-marker of one booking's email step.
 pub fn marker_key_of(booking_id: &str, step: &str) -> String {
-    dedup_key(booking_id, &format!("email:{step}"))
-}
-
-const MESSAGE_ID_FIELD: &str = "message_id=";
-
-fn marker_body(message: &EmailMessage, receipt: &EmailReceipt) -> String {
-    format!(
-        "Booking engine sent email step={} {MESSAGE_ID_FIELD}{}",
-        message.step, receipt.message_id
-    )
+    MARKER.marker_key(booking_id, step)
 }
 
 /// The message id a sent-marker note's body records.
 pub fn message_id_from_marker(body: &str) -> Option<String> {
-    let (_, rest) = body.split_once(MESSAGE_ID_FIELD)?;
-    let id: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-    (!id.is_empty()).then_some(id)
+    MARKER.id_from_marker(body)
 }
 
 /// SendGrid behind the sent-marker guard described in the module docs.
-#[derive(Debug, Clone)]
-pub struct GuardedSender {
-    sendgrid: SendGridClient,
-    markers: Option<CrmClient>,
-}
+pub type GuardedSender = Guarded<SendGridClient>;
 
 impl GuardedSender {
-    /// `markers: None` sends without a guard.
-    pub fn new(sendgrid: SendGridClient, markers: Option<CrmClient>) -> Self {
-        Self { sendgrid, markers }
-    }
-
     pub async fn send(&self, message: &EmailMessage) -> Result<EmailReceipt, ProviderError> {
-        let Some(crm) = &self.markers else {
-            return self.sendgrid.send(message).await;
-        };
-        let key = marker_key(message);
-        if let Some(marker) = crm
-            .find_by_dedup_key("notes", &key, &["hs_note_body"])
-            .await?
-        {
-            let message_id = marker
-                .properties
-                .get("hs_note_body")
-                .and_then(|b| b.as_str())
-                .and_then(message_id_from_marker)
-                .unwrap_or_default();
-            tracing::info!(
-                step = %message.step,
-                marker = %marker.id,
-                message_id,
-                "email already sent by an earlier attempt; not sending again"
-            );
-            return Ok(EmailReceipt {
-                step: message.step.clone(),
-                message_id,
-                skipped: None,
-            });
-        }
-        let receipt = self.sendgrid.send(message).await?;
-        let note = NoteSpec {
-            booking_id: message.booking_id.clone(),
-            dedup_key: key,
-            body: marker_body(message, &receipt),
-            contact_id: None,
-        };
-        // No search before this write: the one before the send found nothing, and every
-        // round trip here widens the window described in the module docs.
-        if let Err(e) = crm.create_note_unchecked(&note).await {
-            tracing::warn!(
-                step = %message.step,
-                message_id = %receipt.message_id,
-                error = %e,
-                "email sent but its sent-marker could not be stored; a retry of this step would send it again"
-            );
-        }
-        Ok(receipt)
+        let send = self.client.send(message);
+        self.send_once(&message.booking_id, &message.step, send)
+            .await
     }
 }
 
@@ -161,6 +105,30 @@ pub struct EmailReceipt {
     pub skipped: Option<String>,
 }
 
+impl Receipt for EmailReceipt {
+    const KIND: Kind = MARKER;
+
+    fn sent_id(&self) -> Option<&str> {
+        Some(&self.message_id)
+    }
+
+    fn already_sent(step: &str, id: String) -> Self {
+        Self {
+            step: step.to_owned(),
+            message_id: id,
+            skipped: None,
+        }
+    }
+
+    fn skipped(step: &str, reason: String) -> Self {
+        Self {
+            step: step.to_owned(),
+            message_id: String::new(),
+            skipped: Some(reason),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,7 +151,12 @@ mod tests {
         };
         assert_eq!(marker_key(&message), "bk:email:ask-to-confirm");
         assert_eq!(
-            message_id_from_marker(&marker_body(&message, &receipt)),
+            MARKER.marker_body(&message.step, &receipt.message_id),
+            "Booking engine sent email step=ask-to-confirm message_id=abc.123",
+            "the body earlier versions wrote, which operators' tools still read"
+        );
+        assert_eq!(
+            message_id_from_marker(&MARKER.marker_body(&message.step, &receipt.message_id)),
             Some("abc.123".into())
         );
     }

@@ -83,3 +83,17 @@ pub fn failure(
 }
 
 pub const DEADLINE: Duration = Duration::from_secs(5);
+
+/// Makes every search for a sent-marker note fail (503) until the faults are cleared.
+pub async fn break_marker_search(control: &SandboxClient) {
+    control
+        .inject(&booking_sandbox::Injection::hubspot_error(
+            "POST",
+            "/hubspot/crm/v3/objects/notes/search",
+            503,
+            "INTERNAL_ERROR",
+            "try later",
+        ))
+        .await
+        .expect("the fault is injected");
+}

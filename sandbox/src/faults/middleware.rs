@@ -113,6 +113,9 @@ fn server_error(path: &str, status: u16) -> Injection {
         )
     } else if path.starts_with("/sendgrid/") {
         Injection::sendgrid_error(status, "Internal server error")
+    } else if path.starts_with("/twilio/") {
+        let (code, message) = crate::twilio::error::transient(status);
+        Injection::twilio_api_error("", "", status, code, message)
     } else {
         Injection::calendly_error(
             "",
@@ -124,8 +127,13 @@ fn server_error(path: &str, status: u16) -> Injection {
     }
 }
 
-/// A 429 in the shape of the provider owning `path`, with `Retry-After`.
+/// A 429 in the shape of the provider owning `path`, with `Retry-After` (except Twilio's,
+/// which never sends one).
 fn rate_limited(path: &str, retry_after: u64) -> Injection {
+    if path.starts_with("/twilio/") {
+        let (code, message) = crate::twilio::error::transient(429);
+        return Injection::twilio_api_error("", "", 429, code, message);
+    }
     let reset = (time::now().timestamp() + i64::try_from(retry_after).unwrap_or(0)).to_string();
     let injection = if path.starts_with("/microsoft/login") {
         Injection::microsoft_login_error(

@@ -17,6 +17,9 @@ use crate::rng::SplitMix64;
 
 pub use middleware::{ConnectionKill, layer};
 
+/// Where every Twilio REST call goes (`POST` there is a message send).
+const TWILIO_MESSAGES_PREFIX: &str = "/twilio/2010-04-01/Accounts/";
+
 fn one() -> u32 {
     1
 }
@@ -178,6 +181,34 @@ impl Injection {
             .json(crate::microsoft::login::error_body(error, aadsts, text))
     }
 
+    /// A Twilio REST error (`{"code","message","more_info","status"}`) for any Twilio call,
+    /// e.g. 400 21610 on sends to make a number look unsubscribed for a while.
+    pub fn twilio_api_error(
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        code: u32,
+        message: &str,
+    ) -> Self {
+        Self::new(method, path_prefix, status)
+            .json(crate::twilio::error::body(status, code, message))
+            .header("Content-Type", "application/json; charset=utf-8")
+    }
+
+    /// The next `times` message sends answer `status` in Twilio's shape: 429 code 20429
+    /// "Too Many Requests", 503 code 20503, anything else code 20500. Twilio sends no
+    /// `Retry-After`.
+    pub fn twilio_error(status: u16, times: u32) -> Self {
+        let (code, message) = crate::twilio::error::transient(status);
+        Self::twilio_api_error("POST", TWILIO_MESSAGES_PREFIX, status, code, message).times(times)
+    }
+
+    /// The next `times` message sends answer 429 code 20429 "Too Many Requests" (no
+    /// `Retry-After`, as Twilio's).
+    pub fn twilio_throttled(times: u32) -> Self {
+        Self::twilio_error(429, times)
+    }
+
     fn matches(&self, method: &str, path: &str) -> bool {
         self.times > 0 && matches(self.method.as_deref(), &self.path_prefix, method, path)
     }
@@ -266,7 +297,8 @@ impl DropConnections {
 pub struct ChaosConfig {
     /// Share of requests answered with a provider-shaped 500 or 503.
     pub server_error_rate: f64,
-    /// Share answered with a provider-shaped 429 carrying `Retry-After`.
+    /// Share answered with a provider-shaped 429 carrying `Retry-After` (but Twilio's, which
+    /// carries none, as the real one).
     pub rate_limit_rate: f64,
     /// Share delayed by `latency_ms`.
     pub latency_rate: f64,

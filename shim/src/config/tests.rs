@@ -38,6 +38,8 @@ fn all_secrets_but(left_out: &str) -> Vec<(&'static str, &'static str)> {
         ("SHIM_OPERATOR_TOKEN", "operator-token"),
         ("SHIM_FORM_TOKEN", "form-token"),
         ("BOOKINGS_CALENDLY_TOKEN", "calendly-token"),
+        ("SHIM_TWILIO_AUTH_TOKEN", "twilio-auth-token"),
+        ("SHIM_PUBLIC_URL", "https://hooks.example.com/"),
     ]
     .into_iter()
     .filter(|(var, _)| *var != left_out)
@@ -57,6 +59,8 @@ fn outside_sandbox_mode_no_signing_key_means_no_start() {
         "SHIM_LINK_SECRET",
         "SHIM_OPERATOR_TOKEN",
         "SHIM_FORM_TOKEN (or SHIM_FORM_WEBHOOK_SECRET)",
+        "SHIM_TWILIO_AUTH_TOKEN",
+        "SHIM_PUBLIC_URL",
         "BOOKINGS_CALENDLY_TOKEN",
     ] {
         assert!(error.message.contains(var), "{var}: {error}");
@@ -78,6 +82,8 @@ fn outside_sandbox_mode_each_required_secret_is_named() {
         "SHIM_LINK_SECRET",
         "SHIM_OPERATOR_TOKEN",
         "SHIM_FORM_TOKEN",
+        "SHIM_TWILIO_AUTH_TOKEN",
+        "SHIM_PUBLIC_URL",
         "BOOKINGS_CALENDLY_TOKEN",
     ] {
         let error = production(&all_secrets_but(var)).unwrap_err();
@@ -98,6 +104,11 @@ fn outside_sandbox_mode_each_required_secret_is_named() {
     );
     assert_eq!(config.link_secret.expose(), "link-secret");
     assert_eq!(config.calendly.token.expose(), "calendly-token");
+    assert_eq!(config.twilio_auth_token.expose(), "twilio-auth-token");
+    assert_eq!(
+        config.public_url.as_ref().map(|u| u.as_str()),
+        Some("https://hooks.example.com/")
+    );
     assert_eq!(
         config.calendly.base_url.as_str(),
         "https://api.calendly.com/"
@@ -113,6 +124,11 @@ fn every_secret_can_come_from_a_file() {
         .into_iter()
         .chain([("SHIM_FORM_WEBHOOK_SECRET", FORM_WHSEC)])
     {
+        // Not a secret: no `_FILE` rule.
+        if var == "SHIM_PUBLIC_URL" {
+            files.push((var.to_owned(), value.to_owned()));
+            continue;
+        }
         let path = dir.join(var);
         std::fs::write(&path, format!("{value}\n")).unwrap();
         files.push((format!("{var}_FILE"), path.to_str().unwrap().to_owned()));
@@ -296,4 +312,27 @@ fn two_signing_keys_during_rotation_and_secrets_never_print() {
     assert_eq!(config.calendly_signing_keys.len(), 2);
     let printed = format!("{config:?}");
     assert!(!printed.contains("new-key") && !printed.contains("form-token"));
+}
+
+#[test]
+fn a_public_url_must_be_absolute_http() {
+    for bad in ["hooks.example.com", "ftp://hooks.example.com", "/webhooks"] {
+        let mut vars = all_secrets_but("SHIM_PUBLIC_URL");
+        vars.push(("SHIM_PUBLIC_URL", bad));
+        assert_eq!(
+            production(&vars).unwrap_err().var,
+            "SHIM_PUBLIC_URL",
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn the_sandbox_twilio_token_is_the_sandboxs() {
+    let config = ShimConfig::for_sandbox(|_| None).unwrap();
+    assert_eq!(
+        config.twilio_auth_token.expose(),
+        booking_sandbox::defaults::TWILIO_AUTH_TOKEN
+    );
+    assert!(config.public_url.is_none());
 }

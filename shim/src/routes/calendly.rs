@@ -9,9 +9,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use booking_workflows::dead_letter::DeadLetter;
 use chrono::Utc;
-use sha2::{Digest, Sha256};
 use temporalio_client::Client;
 
 use super::{header_str, request_id_of, require_json};
@@ -87,25 +85,12 @@ async fn dead_letter(
     reason: String,
     request_id: &str,
 ) -> Result<Response, ApiError> {
-    let digest = hex::encode(Sha256::digest(body));
-    tracing::warn!(%reason, dead_letter = %digest, "unprocessable delivery kept as a dead letter");
-    let letter = DeadLetter {
-        payload: String::from_utf8_lossy(body).into_owned(),
-        reason,
-        source: source.to_owned(),
-        received_at: Utc::now().to_rfc3339(),
-        request_id: request_id.to_owned(),
-    };
-    state
-        .inner
-        .handoff
-        .dead_letter(client, &digest, letter)
-        .await?;
+    let id = super::dead_letter(state, client, source, body, reason, request_id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({
             "status": "dead_lettered",
-            "deadLetterId": booking_workflows::dead_letter::workflow_id(&digest),
+            "deadLetterId": id,
         })),
     )
         .into_response())

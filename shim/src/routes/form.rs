@@ -55,13 +55,20 @@ pub async fn form_webhook(
         .await;
     let outcome = started(outcome?, Outcome::Started);
     tracing::info!(booking_id = %valid.booking_id, outcome = outcome.as_str(), "form handed off");
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({
-            "status": "accepted",
-            "bookingId": valid.booking_id.as_str(),
-            "outcome": outcome.as_str(),
-        })),
-    )
-        .into_response())
+    // Fields that were wrong without stopping the booking (a phone number that does not parse
+    // turns texts off): the sender learns of them, the lead is not lost over them.
+    let warnings: Vec<serde_json::Value> = valid
+        .warnings
+        .iter()
+        .map(|w| serde_json::json!({"field": w.field, "message": w.message}))
+        .collect();
+    let mut answer = serde_json::json!({
+        "status": "accepted",
+        "bookingId": valid.booking_id.as_str(),
+        "outcome": outcome.as_str(),
+    });
+    if !warnings.is_empty() {
+        answer["warnings"] = warnings.into();
+    }
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }

@@ -39,6 +39,25 @@ fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
 }
 
+/// A phone number with all but its last four digits hidden: enough for an operator to tell
+/// two leads apart, not enough to text one.
+fn masked(number: &str) -> String {
+    let digits = number.chars().filter(char::is_ascii_digit).count();
+    let keep = digits.saturating_sub(4);
+    let mut seen = 0;
+    number
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                seen += 1;
+                if seen <= keep { '•' } else { c }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 pub fn snapshot_text(s: &BookingSnapshot, ui_url: Option<&str>) -> String {
     use std::fmt::Write;
     let mut out = String::new();
@@ -61,11 +80,41 @@ pub fn snapshot_text(s: &BookingSnapshot, ui_url: Option<&str>) -> String {
         let _ = writeln!(out, "tour         {} .. {}", fmt(start), fmt(end));
     }
     let _ = writeln!(out, "property     {}   agent {}", s.property_id, s.agent_id);
+    if !s.sms_number.is_empty() {
+        let state = if s.sms_off_reason.is_empty() {
+            "on".to_owned()
+        } else {
+            format!("off: {}", s.sms_off_reason)
+        };
+        let _ = writeln!(out, "texts        {} ({state})", masked(&s.sms_number));
+    }
     for step in &s.steps_done {
         let _ = writeln!(out, "done         {} {}", step.name, step.detail);
     }
     for step in &s.steps_pending {
-        let _ = writeln!(out, "pending      {}", step.name);
+        let due = step
+            .due_at
+            .as_ref()
+            .map(|t| format!(" at {}", time(booking_proto::time::from_timestamp(t))))
+            .unwrap_or_default();
+        let channel = if step.channel.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", step.channel)
+        };
+        let _ = writeln!(out, "pending      {}{channel}{due}", step.name);
+    }
+    for d in &s.sms_deliveries {
+        let code = if d.error_code == 0 {
+            String::new()
+        } else {
+            format!(" (error {})", d.error_code)
+        };
+        let _ = writeln!(
+            out,
+            "text         {} {} {}{code}",
+            d.step, d.message_sid, d.status
+        );
     }
     for refused in &s.refused_events {
         let _ = writeln!(

@@ -22,5 +22,6 @@ mod shim_answers;
 mod shim_calendly;
 mod shim_flood;
 mod shim_limits;
+mod sms;
 mod topology_files;
 mod workflow_cancellation;

@@ -11,7 +11,9 @@
 //! `continued_as_new_*` come from `history_bounds.rs`: the first run of a flooded booking, which
 //! ends by continuing as new, and the last, which starts from the carried state.
 //! `cancelled_before_created` and `refused_past_start` come from `calendly_edge_cases.rs`;
-//! `happy_path_microsoft` from `microsoft_calendar.rs` (an agent on Microsoft Graph).
+//! `happy_path_microsoft` from `microsoft_calendar.rs` (an agent on Microsoft Graph);
+//! `sms_stop_then_email` from `sms.rs` (a reminder texted, delivery reports, a STOP reply, the
+//! rest by email).
 
 use booking_tests::histories_dir;
 use booking_workflows::BookingWorkflow;
@@ -31,6 +33,7 @@ const REQUIRED: &[&str] = &[
     "cancelled_before_created",
     "refused_past_start",
     "happy_path_microsoft",
+    "sms_stop_then_email",
 ];
 
 #[tokio::test]

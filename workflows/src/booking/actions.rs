@@ -9,6 +9,7 @@ use booking_activities::{
         MoveCalendarEventInput, UpdateCrmStageInput, UpsertCrmContactInput,
     },
     policy::{ActivityPolicy, activity},
+    sms::SmsMessage,
 };
 use booking_proto::domain::TourSlot;
 use chrono::{DateTime, Utc};
@@ -18,7 +19,7 @@ use temporalio_common::{
 };
 use temporalio_sdk::WorkflowContext;
 
-use super::BookingWorkflow;
+use super::{BookingWorkflow, sms_text};
 use crate::{
     detached,
     ledger::{
@@ -92,6 +93,7 @@ pub async fn perform(
             template,
             step: key,
         } => send_email(&step, *kind, template, key).await,
+        Action::SendSms { kind, step: key } => send_sms(&step, *kind, key).await,
     }
 }
 
@@ -310,6 +312,43 @@ async fn send_email(
             Some(reason) => ActionOutcome::EmailNotSent { reason },
             None => ActionOutcome::EmailSent {
                 message_id: Some(receipt.message_id),
+            },
+        })
+        .map_err(|e| step.failure(name, &e))
+}
+
+async fn send_sms(
+    step: &Step<'_>,
+    kind: EmailKind,
+    key: &str,
+) -> Result<ActionOutcome, ActionFailure> {
+    let name = activity::SEND_SMS;
+    let (opts, _) = step.options(name, format!("sms: {}", describe_email(kind)));
+    let booking = step.booking;
+    // The machine queues texts only while the booking has a number; one turned off since is
+    // answered by the machine when it sees this outcome (it emails instead).
+    let Some(to) = booking.sms().number.clone() else {
+        return Ok(ActionOutcome::SmsNotSent {
+            reason: "not sent: the booking has no number to text".into(),
+        });
+    };
+    let message = SmsMessage {
+        booking_id: step.booking_id(),
+        step: key.to_owned(),
+        to,
+        body: sms_text::body(booking, kind),
+        send_before: kind.is_about_tour_time().then(|| booking.tour().start()),
+    };
+    detached::activity(step.ctx, BookingActivities::send_sms, message, opts)
+        .await
+        .map(|receipt| match (receipt.refused, receipt.skipped) {
+            (Some(refusal), _) => ActionOutcome::SmsRefused {
+                code: refusal.code,
+                reason: refusal.message,
+            },
+            (None, Some(reason)) => ActionOutcome::SmsNotSent { reason },
+            (None, None) => ActionOutcome::SmsSent {
+                message_sid: Some(receipt.message_sid),
             },
         })
         .map_err(|e| step.failure(name, &e))

@@ -10,21 +10,26 @@
 
 use booking_proto::{
     domain::{BookingId, ValidBooking},
+    phone::PhoneNumber,
     v1::{
         BookingRequest, BookingSnapshot, CancelSignal, ChangeAccepted, ChangeRequest,
-        RescheduleSignal,
+        RescheduleSignal, SmsOptOutSignal, SmsStatusSignal,
     },
 };
+use futures::TryStreamExt;
 use temporalio_client::{
     Client, WorkflowExecuteUpdateOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
-    WorkflowQueryOptions, WorkflowStartOptions,
+    WorkflowListOptions, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
     errors::{
         WorkflowInteractionError, WorkflowQueryError, WorkflowStartError, WorkflowUpdateError,
     },
     tonic::Code,
 };
 
+use temporalio_common::search_attributes::SearchAttributes;
+
 use super::{BookingWorkflow, summary};
+use crate::search_attributes::LEAD_PHONE;
 
 /// What a start does when the booking id is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,12 +212,19 @@ impl BookingClient {
             summary::start_summary(booking),
             summary::start_details(booking),
         );
-        start_options(
+        let mut options = start_options(
             &self.task_queue,
             booking.booking_id.workflow_id(),
             on_existing,
             Some(shown),
-        )
+        );
+        // Set by the starter, not upserted by the workflow: recorded histories keep exactly
+        // the upserts they had, and continue-as-new carries start attributes over.
+        options.search_attributes = booking
+            .phone
+            .as_ref()
+            .map(|phone| SearchAttributes::new([LEAD_PHONE.value_set(phone.to_string())]));
+        options
     }
 
     /// Parses `request` for a start; an invalid one never reaches Temporal.
@@ -281,6 +293,69 @@ impl BookingClient {
     /// The booking's current snapshot (its `status` query).
     pub async fn status(&self, id: &BookingId) -> Result<BookingSnapshot, BookingCallError> {
         status(&self.client, id).await
+    }
+
+    /// Delivers a delivery report of one of the booking's text messages (signal `sms_status`).
+    pub async fn sms_status(
+        &self,
+        id: &BookingId,
+        signal: SmsStatusSignal,
+    ) -> Result<(), BookingCallError> {
+        self.client
+            .get_workflow_handle::<BookingWorkflow>(id.workflow_id())
+            .signal(
+                BookingWorkflow::sms_status,
+                signal,
+                WorkflowSignalOptions::default(),
+            )
+            .await
+            .map_err(|e| classify_interaction(id, e))
+    }
+
+    /// Turns text messages off for the booking's lead (signal `sms_opt_out`).
+    pub async fn sms_opt_out(
+        &self,
+        id: &BookingId,
+        signal: SmsOptOutSignal,
+    ) -> Result<(), BookingCallError> {
+        self.client
+            .get_workflow_handle::<BookingWorkflow>(id.workflow_id())
+            .signal(
+                BookingWorkflow::sms_opt_out,
+                signal,
+                WorkflowSignalOptions::default(),
+            )
+            .await
+            .map_err(|e| classify_interaction(id, e))
+    }
+
+    /// The running bookings whose lead has `phone`, most recently started first: a text
+    /// reply names only the number it came from. Visibility is eventually consistent, so a
+    /// booking started a second ago may be missing.
+    pub async fn running_bookings_for_phone(
+        &self,
+        phone: &PhoneNumber,
+    ) -> Result<Vec<BookingId>, BookingCallError> {
+        let query = format!(
+            "WorkflowType = 'BookingWorkflow' AND ExecutionStatus = 'Running' AND {} = '{}'",
+            LEAD_PHONE.name(),
+            // E.164 is `+` and digits: nothing to escape.
+            phone.as_str()
+        );
+        let mut found: Vec<_> = self
+            .client
+            .list_workflows(query, WorkflowListOptions::default())
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(|e| BookingCallError::Unavailable(e.to_string()))?
+            .into_iter()
+            .filter_map(|w| {
+                let started = w.start_time();
+                BookingId::from_workflow_id(w.id()).map(|id| (started, id))
+            })
+            .collect();
+        found.sort_by_key(|(started, _)| std::cmp::Reverse(*started));
+        Ok(found.into_iter().map(|(_, id)| id).collect())
     }
 
     /// Asks the booking for a change through its `request_change` update and waits for the

@@ -11,6 +11,7 @@ mod actions;
 mod attributes;
 pub mod client;
 mod signals;
+mod sms_text;
 pub mod summary;
 
 use std::{collections::VecDeque, time::Duration};
@@ -21,7 +22,8 @@ use booking_proto::{
     v1::{
         BookingContinuation, BookingRequest, BookingSnapshot, BookingStatus, CancelSignal,
         ChangeAccepted, ChangeRequest, ConfirmSignal, QuestionnaireVisitedSignal, RefusedEvent,
-        RescheduleSignal, RetrySignal, SkipSignal, TourCompleteSignal,
+        RescheduleSignal, RetrySignal, SkipSignal, SmsOptOutSignal, SmsStatusSignal,
+        TourCompleteSignal,
     },
 };
 use chrono::{DateTime, Utc};
@@ -81,18 +83,19 @@ struct Patches {
 const LEDGER_RETRY_PAUSE: Duration = Duration::from_secs(60);
 
 use booking_activities::{BookingActivities, inputs::CheckFreeBusyInput, policy::activity};
-use booking_proto::v1::BookingKind;
 
 use crate::{
     detached,
     ledger::{
-        ReserveRequest, ReserveStatus, SeatGranted, Window,
+        ReserveRequest, SeatGranted,
         calls::{
             LEDGER_RELEASE, LEDGER_RESERVE, ReleaseSlot, ReleaseSlotInput, ReserveSlot,
             ReserveSlotInput,
         },
     },
-    lifecycle::{BookingState, Event, Outcome, REFUSALS_KEPT, snapshot},
+    lifecycle::{
+        AfterCalendarCheck, AfterReserve, BookingState, Event, Outcome, REFUSALS_KEPT, snapshot,
+    },
     settings::{BookingSettings, SettingsSource},
 };
 
@@ -270,6 +273,20 @@ impl BookingWorkflow {
     ) {
         let event = signals::tour_complete(&signal);
         self.receive(ctx, "tour_complete", &signal.event_id, event);
+    }
+
+    /// Twilio reported on one of the booking's text messages.
+    #[signal]
+    pub fn sms_status(&mut self, ctx: &mut SyncWorkflowContext<Self>, signal: SmsStatusSignal) {
+        let event = signals::sms_status(&signal);
+        self.receive(ctx, "sms_status", &signal.event_id, event);
+    }
+
+    /// The lead texted STOP: later steps go by email.
+    #[signal]
+    pub fn sms_opt_out(&mut self, ctx: &mut SyncWorkflowContext<Self>, signal: SmsOptOutSignal) {
+        let event = signals::sms_opt_out(&signal);
+        self.receive(ctx, "sms_opt_out", &signal.event_id, event);
     }
 
     /// The slot ledger gave this waitlisted booking a seat that came free.
@@ -563,81 +580,53 @@ impl BookingWorkflow {
         })
         .await?;
         let now = now(ctx)?;
-        match outcome.status {
-            ReserveStatus::Refused => {
-                booking.refuse_slot(&outcome.reason, outcome.alternatives, now)
-            }
-            ReserveStatus::Waitlisted => booking.wait_for_seat(outcome.waitlist_position, now),
-            ReserveStatus::Confirmed if booking.kind() == BookingKind::OpenHouse => {
-                booking.hold_slot(now)
-            }
-            ReserveStatus::Confirmed => {
-                let tour = booking.tour();
-                let free_busy = match detached::activity(
-                    ctx,
-                    BookingActivities::check_free_busy,
-                    CheckFreeBusyInput {
-                        booking_id: booking_id.clone(),
-                        calendar_id: settings.calendar_id.clone(),
-                        start: tour.start(),
-                        end: tour.end(),
-                    },
-                    settings
-                        .activities
-                        .get(activity::CHECK_FREE_BUSY)
-                        .options("check the agent's calendar is free"),
-                )
-                .await
-                {
-                    Ok(free_busy) => free_busy,
-                    Err(error) if patches.resilient_ledger => {
-                        let why = error
-                            .failure()
-                            .map(|f| f.message.clone())
-                            .unwrap_or_else(|| error.to_string());
-                        booking.hold_slot_unguarded(&why, now);
-                        return Ok(());
-                    }
-                    Err(error) => return Err(error.into()),
-                };
-                if free_busy.free {
-                    booking.hold_slot(now);
-                    return Ok(());
-                }
-                // Busy on the real calendar (an event the ledger does not know about): give
-                // the slot back, and offer the first window of the same length after the busy
-                // time.
-                Self::until_done(ctx, patches, "release the slot in the ledger", || {
-                    detached::activity(
-                        ctx,
-                        ReleaseSlot,
-                        ReleaseSlotInput {
-                            ledger_id: ledger_id.clone(),
-                            booking_id: booking_id.clone(),
-                        },
-                        actions::ledger_options(settings, LEDGER_RELEASE, "release slot"),
-                    )
-                })
-                .await?;
-                let length = tour.end() - tour.start();
-                let alternatives = free_busy
-                    .busy
-                    .iter()
-                    .map(|busy| busy.end)
-                    .max()
-                    .map(|start| Window {
-                        start,
-                        end: start + length,
-                    })
-                    .into_iter()
-                    .collect();
-                booking.refuse_slot(
-                    "the agent's calendar is busy at that time",
-                    alternatives,
-                    now,
-                );
-            }
+        if booking.slot_reserved(&outcome, now) == AfterReserve::Settled {
+            return Ok(());
         }
+        let tour = booking.tour();
+        let free_busy = match detached::activity(
+            ctx,
+            BookingActivities::check_free_busy,
+            CheckFreeBusyInput {
+                booking_id: booking_id.clone(),
+                calendar_id: settings.calendar_id.clone(),
+                start: tour.start(),
+                end: tour.end(),
+            },
+            settings
+                .activities
+                .get(activity::CHECK_FREE_BUSY)
+                .options("check the agent's calendar is free"),
+        )
+        .await
+        {
+            Ok(free_busy) => free_busy,
+            Err(error) if patches.resilient_ledger => {
+                let why = error
+                    .failure()
+                    .map(|f| f.message.clone())
+                    .unwrap_or_else(|| error.to_string());
+                booking.hold_slot_unguarded(&why, now);
+                return Ok(());
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let busy_until = free_busy.busy.iter().map(|busy| busy.end);
+        if booking.calendar_checked(free_busy.free, busy_until, now) == AfterCalendarCheck::Held {
+            return Ok(());
+        }
+        Self::until_done(ctx, patches, "release the slot in the ledger", || {
+            detached::activity(
+                ctx,
+                ReleaseSlot,
+                ReleaseSlotInput {
+                    ledger_id: ledger_id.clone(),
+                    booking_id: booking_id.clone(),
+                },
+                actions::ledger_options(settings, LEDGER_RELEASE, "release slot"),
+            )
+        })
+        .await?;
         Ok(())
     }
 

@@ -12,11 +12,12 @@ use booking_proto::{
     domain::{EventId, FieldError, FreeText, TourSlot, caps},
     v1::{
         CancelSignal, ChangeRequest, ConfirmSignal, QuestionnaireVisitedSignal, RescheduleSignal,
-        RetrySignal, SkipSignal, TourCompleteSignal, change_request::Change,
+        RetrySignal, SkipSignal, SmsOptOutSignal, SmsStatusSignal, TourCompleteSignal,
+        change_request::Change,
     },
 };
 
-use crate::lifecycle::Event;
+use crate::lifecycle::{Event, SmsDeliveryStatus, SmsReport};
 
 fn event_id(raw: &str) -> Result<EventId, FieldError> {
     EventId::parse(raw).map_err(|m| FieldError::new("eventId", m))
@@ -84,6 +85,37 @@ pub fn retry(signal: &RetrySignal) -> Result<Event, FieldError> {
 pub fn skip(signal: &SkipSignal) -> Result<Event, FieldError> {
     Ok(Event::OperatorSkip {
         event_id: event_id(&signal.event_id)?,
+    })
+}
+
+pub fn sms_status(signal: &SmsStatusSignal) -> Result<Event, FieldError> {
+    let status =
+        SmsDeliveryStatus::parse(&signal.status).map_err(|m| FieldError::new("status", m))?;
+    if signal.message_sid.trim().is_empty() {
+        return Err(FieldError::new("messageSid", "is required"));
+    }
+    Ok(Event::SmsStatus {
+        event_id: event_id(&signal.event_id)?,
+        report: SmsReport {
+            message_sid: FreeText::fit(&signal.message_sid, caps::SOURCE_REF),
+            step: FreeText::fit(&signal.step, caps::SOURCE_REF),
+            status,
+            error_code: (signal.error_code != 0).then_some(signal.error_code),
+        },
+    })
+}
+
+pub fn sms_opt_out(signal: &SmsOptOutSignal) -> Result<Event, FieldError> {
+    Ok(Event::SmsOptOut {
+        event_id: event_id(&signal.event_id)?,
+        reason: FreeText::fit(
+            if signal.reason.trim().is_empty() {
+                "the lead asked for no more text messages"
+            } else {
+                &signal.reason
+            },
+            caps::REASON,
+        ),
     })
 }
 

@@ -124,6 +124,14 @@ pub enum Action {
         template: String,
         step: String,
     },
+    /// A text message for a follow-up step the policy sends by SMS. `step` is the step's key,
+    /// the same as its email would have; the SMS activity de-duplicates on (booking id, step)
+    /// because Twilio has no idempotency key either. The driver reads the number from the
+    /// state when it runs the action.
+    SendSms {
+        kind: EmailKind,
+        step: String,
+    },
     /// Give the booking's seats back to its slot ledger (which promotes waiting bookings).
     ReleaseSlot,
     /// Move the booking's holding in its slot ledger to the new tour time. `from` is the
@@ -147,14 +155,16 @@ impl Action {
             Self::UpdateCrmStage { stage } => format!("crm.stage:{stage}"),
             Self::CreateCrmTask { kind, .. } => format!("crm.task:{kind}"),
             Self::SendEmail { step, .. } => format!("email:{step}"),
+            Self::SendSms { step, .. } => format!("sms:{step}"),
             Self::ReleaseSlot => "ledger.release".into(),
             Self::MoveSlot { .. } => "ledger.move".into(),
         }
     }
 
-    pub fn email_kind(&self) -> Option<EmailKind> {
+    /// Why the lead gets this message, by email or text.
+    pub fn message_kind(&self) -> Option<EmailKind> {
         match self {
-            Self::SendEmail { kind, .. } => Some(*kind),
+            Self::SendEmail { kind, .. } | Self::SendSms { kind, .. } => Some(*kind),
             _ => None,
         }
     }
@@ -192,6 +202,20 @@ pub enum ActionOutcome {
     EmailNotSent {
         reason: String,
     },
+    /// `message_sid` is absent when the activity found the step already sent and skipped it.
+    SmsSent {
+        message_sid: Option<String>,
+    },
+    /// The text's moment had passed (as for [`ActionOutcome::EmailNotSent`]).
+    SmsNotSent {
+        reason: String,
+    },
+    /// Twilio refused the number for good (21211 not a number, 21610 opted out, 21614 not a
+    /// mobile): texts are turned off for the booking and the step goes by email instead.
+    SmsRefused {
+        code: u32,
+        reason: String,
+    },
     SlotReleased,
     /// `confirmed` is false when the ledger refused the new window (the old holding stays).
     SlotMoved {
@@ -214,6 +238,9 @@ impl ActionOutcome {
                 | (Self::CrmTaskCreated { .. }, Action::CreateCrmTask { .. })
                 | (Self::EmailSent { .. }, Action::SendEmail { .. })
                 | (Self::EmailNotSent { .. }, Action::SendEmail { .. })
+                | (Self::SmsSent { .. }, Action::SendSms { .. })
+                | (Self::SmsNotSent { .. }, Action::SendSms { .. })
+                | (Self::SmsRefused { .. }, Action::SendSms { .. })
                 | (Self::SlotReleased, Action::ReleaseSlot)
                 | (Self::SlotMoved { .. }, Action::MoveSlot { .. })
         )
@@ -236,7 +263,14 @@ impl ActionOutcome {
                 message_id: Some(id),
             } => format!("sent (message {id})"),
             Self::EmailSent { message_id: None } => "already sent earlier; not sent again".into(),
-            Self::EmailNotSent { reason } => reason.clone(),
+            Self::EmailNotSent { reason } | Self::SmsNotSent { reason } => reason.clone(),
+            Self::SmsSent {
+                message_sid: Some(sid),
+            } => format!("texted (message {sid})"),
+            Self::SmsSent { message_sid: None } => "already texted earlier; not sent again".into(),
+            Self::SmsRefused { code, reason } => {
+                format!("Twilio refused the number ({code}): {reason}")
+            }
             Self::SlotReleased => "slot released in the ledger".into(),
             Self::SlotMoved { detail, .. } => detail.clone(),
         }

@@ -6,6 +6,7 @@ use std::fmt;
 use booking_proto::domain::{EventId, TourSlot};
 
 use super::action::{ActionFailure, ActionId, ActionOutcome};
+use super::sms::SmsReport;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -40,6 +41,17 @@ pub enum Event {
     OperatorSkip {
         event_id: EventId,
     },
+    /// Twilio's delivery report for one of the booking's text messages. Reports come twice
+    /// and out of order; the furthest status of each message is kept.
+    SmsStatus {
+        event_id: EventId,
+        report: SmsReport,
+    },
+    /// The lead texted STOP: no more text messages, later steps go by email.
+    SmsOptOut {
+        event_id: EventId,
+        reason: String,
+    },
     /// The slot ledger gave a waitlisted booking its seat.
     SeatGranted,
     /// The follow-up timer fired: every planned step due by `now` moves to the action queue.
@@ -66,7 +78,9 @@ impl Event {
             | Self::QuestionnaireVisited { event_id }
             | Self::TourComplete { event_id }
             | Self::OperatorRetry { event_id }
-            | Self::OperatorSkip { event_id } => Some(event_id),
+            | Self::OperatorSkip { event_id }
+            | Self::SmsStatus { event_id, .. }
+            | Self::SmsOptOut { event_id, .. } => Some(event_id),
             Self::SeatGranted
             | Self::Due
             | Self::ActionSucceeded { .. }
@@ -84,6 +98,8 @@ impl Event {
             Self::TourComplete { .. } => "tour_complete",
             Self::OperatorRetry { .. } => "operator_retry",
             Self::OperatorSkip { .. } => "operator_skip",
+            Self::SmsStatus { .. } => "sms_status",
+            Self::SmsOptOut { .. } => "sms_opt_out",
             Self::SeatGranted => "seat_granted",
             Self::Due => "due",
             Self::ActionSucceeded { .. } => "action_succeeded",

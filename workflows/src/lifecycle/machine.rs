@@ -13,6 +13,7 @@ use super::action::{Action, ActionId, EmailKind};
 use super::event::{Event, Refusal};
 use super::policy::{FollowUpPolicy, PolicyErrors};
 use super::queue::ActionQueue;
+use super::sms::SmsState;
 use super::state::{BookingState, BookingStatus, ExternalIds, Lead, RefusedEvent, Slot};
 
 /// What an accepted event did.
@@ -67,6 +68,8 @@ impl BookingState {
             tour,
             agent_id,
             property_id,
+            phone,
+            warnings,
             request,
         } = booking;
         let lead = request.lead.unwrap_or_default();
@@ -105,6 +108,7 @@ impl BookingState {
             refused_events: Vec::new(),
             policy,
             slot: Slot::Untracked,
+            sms: SmsState::new(phone.map(|p| p.to_string())),
         };
         let detail = format!(
             "{} for {} on {}",
@@ -113,6 +117,13 @@ impl BookingState {
             describe_tour(tour)
         );
         state.record("booking received", now, detail);
+        for warning in warnings {
+            state.record(
+                "booking received",
+                now,
+                format!("kept with a warning: {warning}"),
+            );
+        }
         state.queue.push(Action::UpsertCrmContact);
         state.queue.push(Action::CreateCalendarEvent { tour });
         state.queue_email(EmailKind::AskToConfirm, "ask-to-confirm");
@@ -182,6 +193,8 @@ impl BookingState {
             Event::OperatorRetry { .. } => self.operator_retry(now),
             Event::OperatorSkip { .. } => self.operator_skip(now),
             Event::SeatGranted => self.grant_seat(now),
+            Event::SmsStatus { report, .. } => self.sms_status(report, now),
+            Event::SmsOptOut { reason, .. } => self.sms_opt_out(reason, now),
             Event::Due => {
                 self.fire_due(now);
                 Ok(())

@@ -44,6 +44,7 @@ mod queue;
 mod reports;
 mod signals;
 mod slot;
+mod sms;
 mod snapshot;
 mod state;
 
@@ -58,11 +59,16 @@ pub use machine::{Outcome, Transition};
 pub use not_started::PAST_START_ALLOWANCE;
 pub use plan::{FollowUpKind, PlannedStep};
 pub use policy::{
-    CancellationPolicy, CompletionPolicy, ConfirmedPolicy, FollowUpPolicy, LedgerEmailPolicy,
-    PendingPolicy, PolicyError, PolicyErrors, PreparationPolicy, QuestionnairePolicy,
-    ReschedulePolicy, Span,
+    CancellationPolicy, ChannelChoice, CompletionPolicy, ConfirmedPolicy, FollowUpPolicy,
+    LedgerEmailPolicy, LocalTime, PendingPolicy, PolicyError, PolicyErrors, PreparationPolicy,
+    QuestionnairePolicy, QuietHours, ReschedulePolicy, SmsPolicy, Span,
 };
 pub use queue::{Progress, QueuedAction};
+pub use slot::{AfterCalendarCheck, AfterReserve};
+pub use sms::{
+    Channel, DELIVERIES_KEPT, OPTED_OUT, SmsDelivery, SmsDeliveryStatus, SmsOff, SmsReport,
+    SmsState, quiet_until,
+};
 pub use snapshot::snapshot;
 pub use state::{
     BookingState, BookingStatus, ExternalIds, Failure, Lead, REFUSALS_KEPT, RefusedEvent, Slot,

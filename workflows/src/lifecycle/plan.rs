@@ -16,7 +16,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::action::{Action, CrmTaskKind, EmailKind};
-use super::policy::{FollowUpPolicy, Span};
+use super::policy::{ChannelChoice, FollowUpPolicy, Span};
+use super::sms::{Channel, base_key};
 use super::state::{BookingState, BookingStatus};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -56,8 +57,14 @@ impl FollowUpKind {
     }
 
     /// Steps that only make sense while the tour is still ahead.
-    fn expires_at_tour_start(self) -> bool {
+    pub(super) fn expires_at_tour_start(self) -> bool {
         self.is_before_tour() || self == Self::PendingReminder
+    }
+
+    /// The name the SMS policy knows a message step by (its key without the tour time), or
+    /// `None` for a step that is not a message to the lead.
+    pub(super) fn message_step_name(self, key: &str) -> Option<&str> {
+        (self != Self::CallTask).then(|| key.split_once('@').map_or(key, |(name, _)| name))
     }
 }
 
@@ -71,11 +78,21 @@ pub struct PlannedStep {
     /// Before the tour for tour steps, after the booking or the tour's completion otherwise.
     pub offset: Span,
     pub due: DateTime<Utc>,
+    /// Plans from before text messages hold only emails.
+    #[serde(default)]
+    pub channel: Channel,
 }
 
 impl PlannedStep {
     /// What the step is for, in the words the timer shows in the Temporal UI.
     pub fn summary(&self) -> String {
+        match self.channel {
+            Channel::Email => self.what(),
+            Channel::Sms => format!("{} by text", self.what()),
+        }
+    }
+
+    fn what(&self) -> String {
         let offset = self.offset;
         match self.kind {
             FollowUpKind::PendingReminder => {
@@ -92,10 +109,16 @@ impl PlannedStep {
     }
 
     fn to_action(&self, policy: &FollowUpPolicy) -> Action {
-        let email = |kind, template: &str| Action::SendEmail {
-            kind,
-            template: template.to_owned(),
-            step: self.key.clone(),
+        let email = |kind, template: &str| match self.channel {
+            Channel::Email => Action::SendEmail {
+                kind,
+                template: template.to_owned(),
+                step: self.key.clone(),
+            },
+            Channel::Sms => Action::SendSms {
+                kind,
+                step: base_key(&self.key).to_owned(),
+            },
         };
         match self.kind {
             FollowUpKind::PendingReminder => email(
@@ -127,7 +150,7 @@ impl BookingState {
     /// Rebuilds the plan from the current facts, then sends whatever is due right now.
     pub(super) fn replan(&mut self, now: DateTime<Utc>) {
         let mut plan = Vec::new();
-        for step in self.ideal_schedule() {
+        for step in self.choose_channels(self.ideal_schedule()) {
             if self.settled_steps.contains(&step.key) {
                 continue;
             }
@@ -156,9 +179,21 @@ impl BookingState {
         let due: Vec<PlannedStep> = self.plan.drain(..split).collect();
         for (index, step) in due.iter().enumerate() {
             self.settled_steps.insert(step.key.clone());
-            let superseded_by = due[index + 1..]
-                .iter()
-                .find(|later| later.kind == step.kind && step.kind != FollowUpKind::CallTask);
+            // A text that stands in for the step's email settles the email too, so turning
+            // texts off later does not bring back the email of a step already sent.
+            let text_only = step.channel == Channel::Sms
+                && step
+                    .kind
+                    .message_step_name(base_key(&step.key))
+                    .is_some_and(|name| self.policy.sms.channel_for(name) == ChannelChoice::Sms);
+            if text_only {
+                self.settled_steps.insert(base_key(&step.key).to_owned());
+            }
+            let superseded_by = due[index + 1..].iter().find(|later| {
+                later.kind == step.kind
+                    && later.channel == step.channel
+                    && step.kind != FollowUpKind::CallTask
+            });
             if let Some(later) = superseded_by {
                 let detail = format!("not sent: {} is due too and supersedes it", later.key);
                 self.record(step.key.clone(), now, detail);
@@ -225,6 +260,7 @@ impl BookingState {
                     kind: FollowUpKind::ReviewRequest,
                     offset,
                     due,
+                    channel: Channel::Email,
                 }));
             }
             BookingStatus::Cancelled => {}
@@ -243,6 +279,7 @@ impl BookingState {
             kind,
             offset,
             due,
+            channel: Channel::Email,
         })
     }
 
@@ -259,6 +296,7 @@ impl BookingState {
             kind,
             offset,
             due,
+            channel: Channel::Email,
         })
     }
 }

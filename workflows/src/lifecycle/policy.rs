@@ -4,10 +4,10 @@
 //! nothing here is a constant in code. Every field has a production default; a JSON policy may
 //! override any subset of fields and the rest keep their defaults.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use chrono::TimeDelta;
+use chrono::{NaiveTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 /// A non-negative span of whole seconds, written `{"secs": 86400}` so a policy stays readable in
@@ -76,6 +76,105 @@ pub struct FollowUpPolicy {
     pub cancellation: CancellationPolicy,
     pub completion: CompletionPolicy,
     pub ledger: LedgerEmailPolicy,
+    /// A policy written before text messages (every recorded history's) reads as email only,
+    /// so a replay plans exactly the steps it planned; new bookings get [`SmsPolicy::default`].
+    #[serde(default = "SmsPolicy::email_only")]
+    pub sms: SmsPolicy,
+}
+
+/// How a follow-up step reaches the lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelChoice {
+    Email,
+    /// A text message when the lead has a number and has not opted out; email otherwise.
+    Sms,
+    /// Both, each judged on its own (quiet hours delay only the text).
+    Both,
+}
+
+/// Text messages: which follow-up steps use them, and when they must not arrive.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsPolicy {
+    /// Step name -> channel. A step's name is its key without the tour time:
+    /// `tour-reminder-1h`, `pending-reminder-4h`, `questionnaire-reminder-72h`,
+    /// `tour-preparation-12h`, `review-request`. Steps not named go by email; so do the
+    /// one-off messages (ask to confirm, confirmation, notices), which carry links and
+    /// directions a text cannot.
+    pub channels: BTreeMap<String, ChannelChoice>,
+    /// No text arrives between these local times in the lead's zone; a text due then waits
+    /// for the end (or, if that is after the tour starts, goes by email on time instead).
+    pub quiet_hours: Option<QuietHours>,
+    /// The zone quiet hours are judged in when the lead's own is missing or unknown.
+    pub fallback_timezone: String,
+}
+
+impl SmsPolicy {
+    /// No text messages at all: the behaviour of every booking before SMS existed.
+    pub fn email_only() -> Self {
+        Self {
+            channels: BTreeMap::new(),
+            quiet_hours: None,
+            fallback_timezone: "UTC".into(),
+        }
+    }
+
+    /// The channel the policy asks for the step named `name`.
+    pub fn channel_for(&self, name: &str) -> ChannelChoice {
+        self.channels
+            .get(name)
+            .copied()
+            .unwrap_or(ChannelChoice::Email)
+    }
+}
+
+/// The production cadence: the one-hour tour reminder by text (leads read texts within
+/// minutes, emails within hours), no texts between 21:00 and 08:00 local time.
+impl Default for SmsPolicy {
+    fn default() -> Self {
+        Self {
+            channels: BTreeMap::from([("tour-reminder-1h".to_owned(), ChannelChoice::Sms)]),
+            quiet_hours: Some(QuietHours {
+                start: LocalTime::hm(21, 0),
+                end: LocalTime::hm(8, 0),
+            }),
+            fallback_timezone: "UTC".into(),
+        }
+    }
+}
+
+/// A local window, `start` inclusive, `end` exclusive; it wraps midnight when `start > end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    pub start: LocalTime,
+    pub end: LocalTime,
+}
+
+/// A wall-clock time written `"21:00"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LocalTime(pub NaiveTime);
+
+impl LocalTime {
+    pub fn hm(hour: u32, minute: u32) -> Self {
+        Self(NaiveTime::from_hms_opt(hour, minute, 0).expect("a valid wall-clock time"))
+    }
+}
+
+impl Serialize for LocalTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.format("%H:%M").to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for LocalTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        NaiveTime::parse_from_str(&raw, "%H:%M")
+            .map(Self)
+            .map_err(|_| serde::de::Error::custom(format!("{raw:?} is not a time like \"21:00\"")))
+    }
 }
 
 /// Emails of the slot ledger path: waitlisted, seat granted, slot unavailable (refused).
@@ -333,8 +432,67 @@ impl FollowUpPolicy {
             self.completion.review_after,
             true,
         );
+        self.check_sms(&mut check);
 
         check.finish()
+    }
+}
+
+impl FollowUpPolicy {
+    /// Names of the follow-up steps this policy plans that a text could carry.
+    pub fn message_step_names(&self) -> BTreeSet<String> {
+        let named = |prefix: &str, spans: &[Span]| {
+            spans
+                .iter()
+                .map(|span| format!("{prefix}-{span}"))
+                .collect::<Vec<_>>()
+        };
+        let mut names = BTreeSet::new();
+        names.extend(named("pending-reminder", &self.pending.reminders_after));
+        names.extend(named("tour-reminder", &self.confirmed.reminders_before));
+        names.extend(named(
+            "questionnaire-reminder",
+            &self.questionnaire.reminders_before,
+        ));
+        names.extend(named(
+            "tour-preparation",
+            &self.preparation.reminders_before,
+        ));
+        names.insert("review-request".to_owned());
+        names
+    }
+
+    fn check_sms(&self, check: &mut Checker) {
+        let names = self.message_step_names();
+        for name in self.sms.channels.keys() {
+            if !names.contains(name) {
+                let known: Vec<&str> = names.iter().map(String::as_str).collect();
+                check.fail(
+                    format!("sms.channels.{name}"),
+                    format!(
+                        "is not a follow-up step of this policy (its steps: {})",
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+        if let Some(quiet) = self.sms.quiet_hours
+            && quiet.start == quiet.end
+        {
+            check.fail(
+                "sms.quiet_hours",
+                "start and end are equal: say no quiet hours with null instead",
+            );
+        }
+        if self.sms.fallback_timezone.parse::<chrono_tz::Tz>().is_err() {
+            check.fail(
+                "sms.fallback_timezone",
+                format!(
+                    "{:?} is not an IANA time zone (e.g. Europe/London)",
+                    self.sms.fallback_timezone
+                ),
+            );
+        }
     }
 }
 
@@ -432,6 +590,51 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("appears more than once"), "{message}");
+    }
+
+    #[test]
+    fn a_policy_from_before_text_messages_reads_as_email_only() {
+        let old: FollowUpPolicy = serde_json::from_str(r#"{"pending": {}}"#).unwrap();
+        assert_eq!(old.sms, SmsPolicy::email_only());
+        assert_eq!(
+            FollowUpPolicy::default()
+                .sms
+                .channel_for("tour-reminder-1h"),
+            ChannelChoice::Sms
+        );
+        let written = serde_json::to_value(FollowUpPolicy::default()).unwrap();
+        assert_eq!(written["sms"]["quiet_hours"]["start"], "21:00");
+        let back: FollowUpPolicy = serde_json::from_value(written).unwrap();
+        assert_eq!(back, FollowUpPolicy::default());
+    }
+
+    #[test]
+    fn sms_rules_must_name_steps_of_the_policy() {
+        let mut policy = FollowUpPolicy::default();
+        policy
+            .sms
+            .channels
+            .insert("tour-reminder-2h".into(), ChannelChoice::Both);
+        policy.sms.fallback_timezone = "Mars/Olympus".into();
+        policy.sms.quiet_hours = Some(QuietHours {
+            start: LocalTime::hm(8, 0),
+            end: LocalTime::hm(8, 0),
+        });
+        let fields: Vec<String> = policy
+            .validate()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "sms.channels.tour-reminder-2h",
+                "sms.quiet_hours",
+                "sms.fallback_timezone"
+            ]
+        );
     }
 
     #[test]

@@ -60,19 +60,17 @@ impl BookingState {
         }
         let step = head.action.step_name();
         let finished = self.queue.pop_head();
+        let finished = finished.map(|item| item.action);
         if let (
-            Some(QueuedAction {
-                action: Action::MoveSlot { tour, from },
-                ..
-            }),
+            Some(Action::MoveSlot { tour, from }),
             ActionOutcome::SlotMoved {
                 confirmed: false,
                 detail,
             },
-        ) = (finished, outcome)
+        ) = (&finished, outcome)
         {
             self.record(step, now, detail.clone());
-            self.slot_move_refused(tour, from, detail, now);
+            self.slot_move_refused(*tour, *from, detail, now);
             return Ok(());
         }
         match outcome {
@@ -84,11 +82,24 @@ impl BookingState {
             ActionOutcome::CrmContactUpserted { crm_contact_id } => {
                 self.external_ids.crm_contact_id = Some(crm_contact_id.clone());
             }
+            ActionOutcome::SmsRefused { code, reason } => {
+                self.record(step, now, outcome.describe());
+                if let Some(Action::SendSms { kind, step: key }) = finished {
+                    self.turn_sms_off(
+                        &format!("Twilio refused the number ({code}): {reason}"),
+                        now,
+                    );
+                    self.fall_back_to_email(kind, &key, now);
+                }
+                return Ok(());
+            }
             ActionOutcome::CalendarEventMoved
             | ActionOutcome::CrmStageUpdated
             | ActionOutcome::CrmTaskCreated { .. }
             | ActionOutcome::EmailSent { .. }
             | ActionOutcome::EmailNotSent { .. }
+            | ActionOutcome::SmsSent { .. }
+            | ActionOutcome::SmsNotSent { .. }
             | ActionOutcome::SlotReleased
             | ActionOutcome::SlotMoved { .. } => {}
         }

@@ -71,7 +71,7 @@ impl BookingState {
         // Emails already queued for the old time would state it; the lead gets one notice for
         // the latest time instead of a trail of them.
         let dropped = self.queue.drop_not_running(|action| {
-            action.email_kind().is_some_and(|kind| {
+            action.message_kind().is_some_and(|kind| {
                 kind.is_about_tour_time() || kind == EmailKind::RescheduleNotice
             })
         });
@@ -240,7 +240,7 @@ impl BookingState {
         let visited = self.questionnaire_visited;
         move |action| match (status, action) {
             (BookingStatus::PendingConfirmation, _) => false,
-            (_, Action::SendEmail { kind, .. }) => match status {
+            (_, Action::SendEmail { kind, .. } | Action::SendSms { kind, .. }) => match status {
                 BookingStatus::Cancelled => {
                     !matches!(kind, EmailKind::Cancellation | EmailKind::SlotUnavailable)
                 }

@@ -8,9 +8,79 @@ use chrono::{DateTime, Utc};
 use super::action::{Action, EmailKind};
 use super::machine::{Refused, describe_tour};
 use super::state::{BookingState, BookingStatus, RefusedEvent, Slot};
-use crate::ledger::Window;
+use crate::ledger::{ReserveOutcome, ReserveStatus, Window};
+
+/// What the driver does next after the ledger answered the booking's reservation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterReserve {
+    /// The answer is final; the machine has applied it.
+    Settled,
+    /// The ledger holds the slot; check the agent's real calendar before relying on it.
+    CheckCalendar,
+}
+
+/// What the driver does after the agent's calendar was checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterCalendarCheck {
+    /// Free: the booking holds its slot.
+    Held,
+    /// Busy: the booking is refused; give the ledger its slot back.
+    ReleaseSlot,
+}
 
 impl BookingState {
+    /// The ledger's answer to the booking's reservation. A private viewing's confirmed slot
+    /// still needs the calendar guard (an event the ledger does not know about); an open house
+    /// is one event everyone shares, so its seat is enough.
+    pub fn slot_reserved(&mut self, outcome: &ReserveOutcome, now: DateTime<Utc>) -> AfterReserve {
+        match outcome.status {
+            ReserveStatus::Refused => {
+                self.refuse_slot(&outcome.reason, outcome.alternatives.clone(), now);
+                AfterReserve::Settled
+            }
+            ReserveStatus::Waitlisted => {
+                self.wait_for_seat(outcome.waitlist_position, now);
+                AfterReserve::Settled
+            }
+            ReserveStatus::Confirmed if self.kind == booking_proto::v1::BookingKind::OpenHouse => {
+                self.hold_slot(now);
+                AfterReserve::Settled
+            }
+            ReserveStatus::Confirmed => AfterReserve::CheckCalendar,
+        }
+    }
+
+    /// The agent's calendar answered for the tour's window: `busy_until` holds the ends of the
+    /// busy ranges overlapping it. Busy refuses the booking, offering the first window of the
+    /// same length after the busy time.
+    pub fn calendar_checked(
+        &mut self,
+        free: bool,
+        busy_until: impl IntoIterator<Item = DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> AfterCalendarCheck {
+        if free {
+            self.hold_slot(now);
+            return AfterCalendarCheck::Held;
+        }
+        let length = self.tour.end() - self.tour.start();
+        let alternatives = busy_until
+            .into_iter()
+            .max()
+            .map(|start| Window {
+                start,
+                end: start + length,
+            })
+            .into_iter()
+            .collect();
+        self.refuse_slot(
+            "the agent's calendar is busy at that time",
+            alternatives,
+            now,
+        );
+        AfterCalendarCheck::ReleaseSlot
+    }
+
     /// The ledger confirmed the slot: the booking goes on as started, and a later cancel or
     /// reschedule releases or moves the holding.
     pub fn hold_slot(&mut self, now: DateTime<Utc>) {
@@ -117,7 +187,7 @@ impl BookingState {
         self.tour = from;
         let dropped = self.queue.drop_not_running(|action| {
             matches!(action, Action::MoveCalendarEvent { .. })
-                || action.email_kind() == Some(EmailKind::RescheduleNotice)
+                || action.message_kind() == Some(EmailKind::RescheduleNotice)
         });
         self.note_dropped(&dropped, "the ledger refused the new time", now);
         let event_may_exist = self.calendar_event_may_exist();

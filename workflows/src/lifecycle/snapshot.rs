@@ -3,6 +3,8 @@
 use booking_proto::time::to_timestamp;
 use booking_proto::v1;
 
+use super::action::Action;
+use super::plan::FollowUpKind;
 use super::queue::Progress;
 use super::state::{BookingState, BookingStatus, Slot};
 
@@ -79,6 +81,25 @@ pub fn snapshot(state: &BookingState) -> v1::BookingSnapshot {
                 .collect(),
             _ => Vec::new(),
         },
+        sms_number: state.sms().number.clone().unwrap_or_default(),
+        sms_off_reason: state
+            .sms()
+            .off
+            .as_ref()
+            .map(|off| off.reason.clone())
+            .unwrap_or_default(),
+        sms_deliveries: state
+            .sms()
+            .deliveries
+            .iter()
+            .map(|d| v1::SmsDelivery {
+                step: d.step.clone(),
+                message_sid: d.message_sid.clone(),
+                status: d.status.as_str().to_owned(),
+                error_code: d.error_code.unwrap_or_default(),
+                at: Some(to_timestamp(d.at)),
+            })
+            .collect(),
     }
 }
 
@@ -92,11 +113,25 @@ fn pending_steps(state: &BookingState) -> Vec<v1::PendingStep> {
             Progress::InFlight => format!("{step} (running)"),
             Progress::Blocked => format!("{step} (blocked: waiting for an operator)"),
         };
-        v1::PendingStep { name, due_at: None }
+        let channel = match item.action {
+            Action::SendEmail { .. } => "email",
+            Action::SendSms { .. } => "sms",
+            _ => "",
+        };
+        v1::PendingStep {
+            name,
+            due_at: None,
+            channel: channel.to_owned(),
+        }
     });
     let planned = state.plan().iter().map(|step| v1::PendingStep {
         name: step.summary(),
         due_at: Some(to_timestamp(step.due)),
+        channel: if step.kind == FollowUpKind::CallTask {
+            String::new()
+        } else {
+            step.channel.to_string()
+        },
     });
     queued.chain(planned).collect()
 }

@@ -14,6 +14,7 @@ use super::domain_serde;
 use super::plan::PlannedStep;
 use super::policy::FollowUpPolicy;
 use super::queue::{ActionQueue, Progress, QueuedAction};
+use super::sms::SmsState;
 
 /// Refusals a booking keeps for its snapshot; the newest win.
 pub const REFUSALS_KEPT: usize = 100;
@@ -131,6 +132,9 @@ pub struct BookingState {
     /// replays) stay `Untracked` and never queue a ledger action.
     #[serde(default)]
     pub(super) slot: Slot,
+    /// Bookings from before text messages have none and go by email.
+    #[serde(default)]
+    pub(super) sms: SmsState,
 }
 
 /// The booking's holding in its slot ledger.

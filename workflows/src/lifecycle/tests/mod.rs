@@ -5,6 +5,7 @@ mod not_started;
 mod properties;
 mod rules;
 mod slot;
+mod sms;
 
 use booking_proto::domain::{EventId, TourSlot, ValidBooking};
 use booking_proto::v1;
@@ -84,6 +85,9 @@ fn success_for(id: ActionId, action: &Action) -> ActionOutcome {
         },
         Action::SendEmail { .. } => ActionOutcome::EmailSent {
             message_id: Some(format!("msg{}", id.0)),
+        },
+        Action::SendSms { .. } => ActionOutcome::SmsSent {
+            message_sid: Some(format!("SM{}", id.0)),
         },
         Action::ReleaseSlot => ActionOutcome::SlotReleased,
         Action::MoveSlot { .. } => ActionOutcome::SlotMoved {

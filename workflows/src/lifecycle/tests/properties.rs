@@ -362,7 +362,7 @@ impl World {
             prop_assert_eq!(state.status(), BookingStatus::Cancelled);
             for item in state.queued_actions() {
                 if item.progress != Progress::InFlight
-                    && let Some(kind) = item.action.email_kind()
+                    && let Some(kind) = item.action.message_kind()
                 {
                     prop_assert_eq!(kind, EmailKind::Cancellation);
                 }

@@ -425,7 +425,7 @@ fn a_visit_before_confirmation_starts_preparation_at_confirmation() {
     let confirmation = confirm(&mut state, "confirm-1", t0() + hours(2));
     let kinds: Vec<EmailKind> = actions(&confirmation)
         .iter()
-        .filter_map(Action::email_kind)
+        .filter_map(Action::message_kind)
         .collect();
     assert_eq!(kinds, [EmailKind::Confirmation, EmailKind::TourPreparation]);
     assert!(
@@ -1001,6 +1001,8 @@ fn a_policy_in_seconds_runs_the_whole_sequence_in_minutes() {
             review_after: Span::secs(3),
             ..Default::default()
         },
+        // Its own offsets: the production text rule (`tour-reminder-1h`) names no step here.
+        sms: super::super::SmsPolicy::email_only(),
         ..Default::default()
     };
     let mut state = start_with(TimeDelta::seconds(120), policy);

@@ -16,7 +16,7 @@ fn a_waitlisted_booking_does_nothing_but_say_so_until_a_seat_is_granted() {
     assert_eq!(state.slot(), &Slot::Waitlisted { position: 4 });
     let actions = queued(&state);
     assert_eq!(actions.len(), 1, "{actions:?}");
-    assert_eq!(actions[0].email_kind(), Some(EmailKind::Waitlisted));
+    assert_eq!(actions[0].message_kind(), Some(EmailKind::Waitlisted));
     assert!(state.plan().is_empty(), "no reminders while waiting");
 
     state.apply(Event::SeatGranted, t0()).unwrap();
@@ -31,7 +31,7 @@ fn a_waitlisted_booking_does_nothing_but_say_so_until_a_seat_is_granted() {
     assert!(
         actions
             .iter()
-            .any(|a| a.email_kind() == Some(EmailKind::SeatGranted))
+            .any(|a| a.message_kind() == Some(EmailKind::SeatGranted))
     );
     assert!(
         !state.plan().is_empty(),
@@ -72,7 +72,7 @@ fn a_refused_slot_cancels_with_the_reason_and_one_alternatives_email() {
     assert_eq!(state.status(), BookingStatus::Cancelled);
     let actions = queued(&state);
     assert_eq!(actions.len(), 1, "{actions:?}");
-    assert_eq!(actions[0].email_kind(), Some(EmailKind::SlotUnavailable));
+    assert_eq!(actions[0].message_kind(), Some(EmailKind::SlotUnavailable));
     assert!(matches!(state.slot(), Slot::Refused { reason, .. } if reason == "already booked"));
 }
 
@@ -176,13 +176,13 @@ fn a_reschedule_the_ledger_refuses_returns_the_booking_to_the_slot_it_holds() {
     assert!(
         !actions
             .iter()
-            .any(|a| a.email_kind() == Some(EmailKind::RescheduleNotice)),
+            .any(|a| a.message_kind() == Some(EmailKind::RescheduleNotice)),
         "no notice of a move that did not happen: {actions:?}"
     );
     assert!(
         actions
             .iter()
-            .any(|a| a.email_kind() == Some(EmailKind::SlotUnavailable)),
+            .any(|a| a.message_kind() == Some(EmailKind::SlotUnavailable)),
         "{actions:?}"
     );
     let refusal = state
@@ -202,4 +202,93 @@ fn a_reschedule_the_ledger_refuses_returns_the_booking_to_the_slot_it_holds() {
             step.key
         );
     }
+}
+
+#[test]
+fn a_confirmed_private_viewing_is_held_only_after_the_calendar_is_checked() {
+    use crate::ledger::{ReserveOutcome, ReserveStatus};
+    use crate::lifecycle::{AfterCalendarCheck, AfterReserve};
+    let confirmed = ReserveOutcome {
+        status: ReserveStatus::Confirmed,
+        waitlist_position: 0,
+        reason: String::new(),
+        alternatives: Vec::new(),
+    };
+    let mut state = started(TimeDelta::days(3));
+    assert_eq!(
+        state.slot_reserved(&confirmed, t0()),
+        AfterReserve::CheckCalendar
+    );
+    assert_eq!(state.slot(), &Slot::Untracked, "nothing decided yet");
+    assert_eq!(
+        state.calendar_checked(true, [], t0()),
+        AfterCalendarCheck::Held
+    );
+    assert_eq!(state.slot(), &Slot::Held);
+}
+
+#[test]
+fn a_busy_calendar_refuses_and_offers_the_first_window_after_the_busy_time() {
+    let mut state = started(TimeDelta::days(3));
+    let tour = state.tour();
+    let busy_ends = [
+        tour.start() + TimeDelta::minutes(15),
+        tour.end() + TimeDelta::minutes(45),
+    ];
+    assert_eq!(
+        state.calendar_checked(false, busy_ends, t0()),
+        crate::lifecycle::AfterCalendarCheck::ReleaseSlot
+    );
+    assert_eq!(state.status(), BookingStatus::Cancelled);
+    match state.slot() {
+        Slot::Refused {
+            reason,
+            alternatives,
+        } => {
+            assert_eq!(reason, "the agent's calendar is busy at that time");
+            assert_eq!(alternatives.len(), 1);
+            assert_eq!(alternatives[0].start, busy_ends[1]);
+            assert_eq!(
+                alternatives[0].end - alternatives[0].start,
+                tour.end() - tour.start()
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_open_house_seat_needs_no_calendar_check_and_a_full_one_waitlists() {
+    use crate::ledger::{ReserveOutcome, ReserveStatus};
+    use crate::lifecycle::AfterReserve;
+    let mut request = super::booking(super::slot(t0() + TimeDelta::days(3)));
+    request.kind = booking_proto::v1::BookingKind::OpenHouse;
+    request.request.kind = booking_proto::v1::BookingKind::OpenHouse as i32;
+    let fresh = || {
+        crate::lifecycle::BookingState::start(
+            request.clone(),
+            t0(),
+            crate::lifecycle::FollowUpPolicy::default(),
+        )
+        .unwrap()
+        .0
+    };
+    let answer = |status, position| ReserveOutcome {
+        status,
+        waitlist_position: position,
+        reason: String::new(),
+        alternatives: Vec::new(),
+    };
+    let mut seated = fresh();
+    assert_eq!(
+        seated.slot_reserved(&answer(ReserveStatus::Confirmed, 0), t0()),
+        AfterReserve::Settled
+    );
+    assert_eq!(seated.slot(), &Slot::Held);
+    let mut full = fresh();
+    assert_eq!(
+        full.slot_reserved(&answer(ReserveStatus::Waitlisted, 3), t0()),
+        AfterReserve::Settled
+    );
+    assert_eq!(full.slot(), &Slot::Waitlisted { position: 3 });
 }
