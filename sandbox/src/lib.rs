@@ -181,7 +181,8 @@
 //!   /google/events?include_deleted=`.
 //! - `GET /hubspot/contacts|tasks|notes`; `GET|DELETE /sendgrid/emails`, `GET
 //!   /sendgrid/emails/count` (`{"count": n}`).
-//! - `GET /calendly/events`, `GET|POST /calendly/invitees` (book), `POST
+//! - `GET /calendly/events`, `GET|POST /calendly/invitees` (book; an optional
+//!   `text_reminder_number` is kept, carried over a reschedule, and rendered), `POST
 //!   /calendly/invitees/{uuid}/cancel`, `POST /calendly/invitees/{uuid}/reschedule`
 //!   (order and which webhooks to send are options), `GET /calendly/deliveries`, `POST
 //!   /calendly/deliveries/{id}/redeliver`, `POST /calendly/webhooks/raw`, `GET|PUT

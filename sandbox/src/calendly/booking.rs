@@ -44,6 +44,9 @@ pub struct BookInvitee {
     pub questions_and_answers: Vec<QuestionAndAnswer>,
     #[serde(default)]
     pub tracking: Tracking,
+    /// The number the invitee gave for text reminders (Calendly's `text_reminder_number`).
+    #[serde(default)]
+    pub text_reminder_number: Option<String>,
     /// `false`: record the webhook as `suppressed` instead of sending it (a missed webhook
     /// that reconciliation has to repair).
     #[serde(default = "yes")]
@@ -66,6 +69,7 @@ impl BookInvitee {
             event_name: None,
             questions_and_answers: Vec::new(),
             tracking: Tracking::default(),
+            text_reminder_number: None,
             deliver: true,
         }
     }
@@ -262,6 +266,7 @@ pub fn book(
         new_invitee: None,
         questions_and_answers: request.questions_and_answers.clone(),
         tracking: request.tracking.clone(),
+        text_reminder_number: request.text_reminder_number.clone(),
         cancellation: None,
         created_at: now,
         updated_at: now,
@@ -373,6 +378,7 @@ pub fn reschedule(
         event_name: Some(old_event.name.clone()),
         questions_and_answers: old.questions_and_answers.clone(),
         tracking: old.tracking.clone(),
+        text_reminder_number: old.text_reminder_number.clone(),
         deliver: true,
     };
     let (new_event, mut new_invitee) = book(state, &book_request)?;

@@ -57,6 +57,9 @@ pub struct CalendlyInvitee {
     pub new_invitee: Option<String>,
     pub questions_and_answers: Vec<QuestionAndAnswer>,
     pub tracking: Tracking,
+    /// Calendly's `text_reminder_number`; absent in snapshots from before it was kept.
+    #[serde(default)]
+    pub text_reminder_number: Option<String>,
     pub cancellation: Option<Cancellation>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -184,7 +187,7 @@ pub fn render_invitee(invitee: &CalendlyInvitee, state: &CalendlyState, uris: &U
         "created_at": time::micros(invitee.created_at),
         "updated_at": time::micros(invitee.updated_at),
         "tracking": invitee.tracking,
-        "text_reminder_number": Value::Null,
+        "text_reminder_number": invitee.text_reminder_number,
         "rescheduled": invitee.rescheduled,
         "old_invitee": other_uri(&invitee.old_invitee),
         "new_invitee": other_uri(&invitee.new_invitee),

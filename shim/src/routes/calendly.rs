@@ -10,7 +10,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
-use temporalio_client::Client;
 
 use super::{header_str, request_id_of, require_json};
 use crate::{
@@ -67,31 +66,26 @@ pub async fn calendly_webhook(
                         .into_response())
                 }
                 Err(ProcessError::Unavailable(m)) => Err(ApiError::Unavailable(m)),
+                // 202 once Temporal holds it: Calendly would otherwise retry for a day and
+                // then disable the subscription.
                 Err(ProcessError::Unprocessable(reason)) => {
-                    dead_letter(&state, &client, "calendly", &body, reason, &request_id).await
+                    let id =
+                        super::dead_letter(&state, &client, "calendly", &body, reason, &request_id)
+                            .await?;
+                    Ok(dead_lettered(id))
                 }
             }
         })
         .await
 }
 
-/// Keeps a verified but unprocessable delivery as a dead-letter workflow; 202 once Temporal
-/// holds it.
-async fn dead_letter(
-    state: &ShimState,
-    client: &Client,
-    source: &str,
-    body: &[u8],
-    reason: String,
-    request_id: &str,
-) -> Result<Response, ApiError> {
-    let id = super::dead_letter(state, client, source, body, reason, request_id).await?;
-    Ok((
+fn dead_lettered(id: String) -> Response {
+    (
         StatusCode::ACCEPTED,
         Json(serde_json::json!({
             "status": "dead_lettered",
             "deadLetterId": id,
         })),
     )
-        .into_response())
+        .into_response()
 }

@@ -15,6 +15,14 @@
 //! secret expires while the Google grant is revoked; the calendar invariants read each
 //! booking's provider.
 //!
+//! Texts take part through the sandbox's Twilio, wired as in production with this run's
+//! account and token: most leads give a number, the policy texts the confirmation reminder and
+//! the review request, delivery reports come twice and newest first, sends get Twilio's 429s
+//! and 503s, and some leads reply STOP mid-run. Duplicate texts are counted as duplicate emails
+//! are; no text goes out after a booking shows texts off but the one in flight; every text step
+//! reaches the lead by text or by email; each text's final status in the snapshot is the
+//! sandbox's.
+//!
 //! ```sh
 //! scripts/chaos --bookings 300            # or: cargo run -p booking-tests --bin chaos -- ...
 //! scripts/chaos --bookings 30 --seed 7    # the CI size; the same seed replays the same script
@@ -36,14 +44,16 @@ use booking_proto::{
     v1::{BookingSnapshot, BookingStatus},
 };
 use booking_sandbox::{
-    BookInvitee, CancelInvitee, ChaosConfig, Injection, RawWebhook, RequestOutcome,
-    RescheduleInvitee, RescheduleOrder, SandboxClient,
+    BookInvitee, CancelInvitee, ChaosConfig, Injection, RawWebhook, RequestOutcome, RequestRecord,
+    RescheduleInvitee, RescheduleOrder, SandboxClient, TwilioCallbackFaults, TwilioCallbackState,
+    TwilioInbound, TwilioMessage,
 };
 use booking_starter::{
     booking_client::{self, BookingSignal},
     dev_server::{DevServer, DevServerConfig},
 };
 use booking_tests::procs::{spawn, wait_http};
+use booking_workflows::booking::client::BookingClient;
 use chrono::{DateTime, DurationRound, Utc};
 use futures::{StreamExt, TryStreamExt};
 use sha2::Digest;
@@ -155,6 +165,27 @@ const MICROSOFT_APP: &str = booking_sandbox::defaults::MICROSOFT_CLIENT_ID;
 /// Every Graph calendar call of the engine is under this prefix.
 const GRAPH_EVENTS_PREFIX: &str = "/microsoft/graph/v1.0/users/";
 
+/// The chaos policy's text steps (the production policy's names, hours as seconds): the
+/// confirmation reminder 4 s after booking and the review request. The production policy's
+/// text, the reminder an hour (here a second) before the tour, is days away in this run.
+const PENDING_TEXT: &str = "pending-reminder-4s";
+const REVIEW_TEXT: &str = "review-request";
+/// Share of the leads who give a mobile number.
+const PHONE_PERCENT: u64 = 70;
+
+/// Share of the leads with a number who reply STOP, by plan: mostly those whose script reaches
+/// a text step (a Pending lead's STOP may come before or after the reminder is texted; a
+/// Complete lead's comes before the review request, which then goes by email), never those
+/// whose booking may have ended when the reply comes (a reply without a running booking is a
+/// dead letter).
+fn stop_percent(plan: Plan) -> u64 {
+    match plan {
+        Plan::Pending | Plan::Complete => 50,
+        Plan::Confirm | Plan::Reschedule => 20,
+        Plan::Cancel | Plan::Race => 0,
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Plan {
     /// Created, never answered: stays pending (reminders, call task).
@@ -178,6 +209,13 @@ struct Scripted {
     agent: &'static str,
     provider: Provider,
     email: String,
+    /// The lead's mobile number (E.164) when the lead gave one that parses: their text steps
+    /// go by SMS. Form leads without one give a number that does not parse.
+    phone: Option<String>,
+    /// The lead replies STOP this long after the booking was made (Complete: this long after
+    /// it was confirmed, before the tour is marked complete, so the booking is still running
+    /// when the reply comes).
+    stop_after: Option<Duration>,
     slot: TourSlot,
     moved_to: TourSlot,
     /// Set once the creating webhook was accepted.
@@ -194,6 +232,16 @@ impl Scripted {
             Plan::Confirm | Plan::Reschedule => BookingStatus::Confirmed,
             Plan::Cancel | Plan::Race => BookingStatus::Cancelled,
             Plan::Complete => BookingStatus::TourComplete,
+        }
+    }
+    /// The text steps of the chaos policy this booking's script reaches for certain: each must
+    /// reach the lead by text, or by email once texts are off.
+    fn text_steps(&self) -> &'static [&'static str] {
+        match (&self.phone, self.plan) {
+            (None, _) => &[],
+            (Some(_), Plan::Pending) => &[PENDING_TEXT],
+            (Some(_), Plan::Complete) => &[REVIEW_TEXT],
+            (Some(_), _) => &[],
         }
     }
     /// Tour starts the final state may have (a race may or may not have moved first).
@@ -226,14 +274,17 @@ struct Secrets {
     google_client_secret: String,
     google_refresh: String,
     microsoft_client_secret: String,
+    /// Not a secret, but unique per run like one (`AC` and 32 hex digits).
+    twilio_account_sid: String,
+    twilio_auth_token: String,
     form_token: String,
     operator_token: String,
     link_secret: String,
 }
 
 impl Secrets {
-    /// `side` draws what was added later, so a seed's script is what it was before.
-    fn new(rng: &mut Rng, side: &mut Rng) -> Self {
+    /// `side` and `texts` draw what was added later, so a seed's script is what it was before.
+    fn new(rng: &mut Rng, side: &mut Rng, texts: &mut Rng) -> Self {
         Self {
             sendgrid: format!("SG.chaos-{}", rng.hex()),
             hubspot: format!("pat-chaos-{}", rng.hex()),
@@ -242,6 +293,8 @@ impl Secrets {
             google_client_secret: format!("gsecret-chaos-{}", rng.hex()),
             google_refresh: format!("grefresh-chaos-{}", rng.hex()),
             microsoft_client_secret: format!("mssecret-chaos-{}", side.hex()),
+            twilio_account_sid: format!("AC{}", texts.hex()),
+            twilio_auth_token: format!("twtoken-chaos-{}", texts.hex()),
             form_token: format!("form-chaos-{}", rng.hex()),
             operator_token: format!("operator-chaos-{}", rng.hex()),
             link_secret: format!("link-chaos-{}", rng.hex()),
@@ -256,10 +309,37 @@ impl Secrets {
             ("Google client secret", &self.google_client_secret),
             ("Google refresh token", &self.google_refresh),
             ("Microsoft client secret", &self.microsoft_client_secret),
+            ("Twilio auth token", &self.twilio_auth_token),
             ("form token", &self.form_token),
             ("operator token", &self.operator_token),
             ("link secret", &self.link_secret),
         ]
+    }
+}
+
+/// A lead's STOP reply, as the harness saw it go and take effect.
+#[derive(Clone, Debug)]
+struct StopReply {
+    /// When the harness first saw the booking's `sms_off_reason`.
+    seen_off: DateTime<Utc>,
+    /// The booking's texts still queued at that moment: the ones in flight (a text that was
+    /// only waiting turns into an email at once).
+    in_flight: BTreeSet<String>,
+}
+
+/// The step key of a queued action's pending-step name (`sms:<key>` or `sms:<key> (running)`).
+fn queued_text_key(name: &str) -> Option<&str> {
+    let key = name.strip_prefix("sms:")?;
+    Some(key.split_once(" (").map_or(key, |(key, _)| key))
+}
+
+/// How a form lead types the number: with spaces, brackets and a dash.
+fn typed(e164: &str) -> String {
+    match (e164.get(2..5), e164.get(5..8), e164.get(8..)) {
+        (Some(area), Some(exchange), Some(line)) if e164.starts_with("+1") => {
+            format!("+1 ({area}) {exchange}-{line}")
+        }
+        _ => e164.to_owned(),
     }
 }
 
@@ -271,6 +351,8 @@ struct Harness {
     http: reqwest::Client,
     no_redirect: reqwest::Client,
     sandbox: SandboxClient,
+    /// Finds bookings by their lead's number, as the shim does for a reply.
+    bookings: BookingClient,
     shim_url: String,
     secrets: Arc<Secrets>,
     rng: Mutex<Rng>,
@@ -281,6 +363,10 @@ struct Harness {
     script_errors: Mutex<Vec<String>>,
     kill_times: Mutex<Vec<DateTime<Utc>>>,
     grant_restored: AtomicBool,
+    /// By script index: the STOP replies that took effect.
+    stops: Mutex<BTreeMap<usize, StopReply>>,
+    /// Reply webhooks the shim answered 2xx (a `twice` reply counts both copies).
+    replies_accepted: AtomicU64,
 }
 
 /// How long one scripted action keeps retrying through kills and the server restart.
@@ -406,6 +492,7 @@ impl Harness {
                 let mut book =
                     BookInvitee::new(b.email.clone(), format!("Lead {}", b.index), b.slot.start());
                 book.end_time = Some(b.slot.end());
+                book.text_reminder_number = b.phone.clone();
                 let booked = self
                     .sandbox
                     .book_calendly(&book)
@@ -420,6 +507,8 @@ impl Harness {
             }
             Source::Form => {
                 let submission = format!("chaos-{}", b.index);
+                // A number that does not parse keeps texts off (the booking is made anyway).
+                let phone = b.phone.as_deref().map_or_else(|| "+33 1".to_owned(), typed);
                 let local = b
                     .slot
                     .start()
@@ -427,7 +516,7 @@ impl Harness {
                 let body = serde_json::json!({
                     "submission_id": submission,
                     "kind": "private_viewing",
-                    "lead": {"email": b.email, "name": format!("Lead {}", b.index), "phone": "+33 1"},
+                    "lead": {"email": b.email, "name": format!("Lead {}", b.index), "phone": phone},
                     "property_id": "prop-chaos",
                     "agent_id": b.agent,
                     "start": local.to_rfc3339(),
@@ -456,6 +545,103 @@ impl Harness {
     async fn run_script(&self, b: &Scripted) -> anyhow::Result<()> {
         let booking = self.create(b).await?;
         *b.booking.lock().unwrap() = Some(booking.clone());
+        // The lead's STOP comes while the script goes on; a Complete booking's comes inside its
+        // script, before the tour is marked complete (the reply must find it running).
+        let stop = async {
+            match b.plan {
+                Plan::Complete => Ok(()),
+                _ => self.stop_texts(b, &booking).await,
+            }
+        };
+        let (script, stop) = tokio::join!(self.follow_script(b, &booking), stop);
+        script.and(stop)
+    }
+
+    /// One reply from a lead's phone, through the sandbox, which opts the number out on STOP
+    /// as Twilio does and posts the reply, signed, to the shim. Replayed with the same
+    /// `MessageSid` (Twilio's redelivery) until the shim answers 2xx; sometimes delivered twice.
+    async fn reply(&self, from: &str, body: &str) -> anyhow::Result<()> {
+        let twice = self.roll(2) == 0;
+        let deadline = Instant::now() + ACTION_LIMIT;
+        let mut message_sid = None;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            let inbound = TwilioInbound {
+                from: from.to_owned(),
+                body: body.to_owned(),
+                message_sid: message_sid.clone(),
+                twice,
+                ..TwilioInbound::default()
+            };
+            match self.sandbox.twilio_inbound_with(&inbound).await {
+                Ok(sent) => {
+                    let accepted = sent.answers.iter().filter(|a| a.succeeded()).count();
+                    if accepted > 0 {
+                        self.replies_accepted
+                            .fetch_add(accepted as u64, Ordering::Relaxed);
+                        self.deliveries.fetch_add(1, Ordering::Relaxed);
+                        return Ok(());
+                    }
+                    last = format!("the shim answered {:?}", sent.answers);
+                    message_sid = Some(sent.message_sid);
+                }
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        bail!(
+            "the reply {body:?} from {from}: gave up after {}s: {last:.300}",
+            ACTION_LIMIT.as_secs()
+        )
+    }
+
+    /// The lead replies STOP, if the script says so, once the shim can find the booking by
+    /// its lead's number (visibility lags a start); then waits until the booking shows texts
+    /// off and notes which of its texts were in flight at that moment.
+    async fn stop_texts(&self, b: &Scripted, booking: &BookingId) -> anyhow::Result<()> {
+        let (Some(delay), Some(phone)) = (b.stop_after, b.phone.as_deref()) else {
+            return Ok(());
+        };
+        tokio::time::sleep(delay).await;
+        let number = booking_proto::phone::PhoneNumber::parse(phone).map_err(anyhow::Error::msg)?;
+        self.retry(&format!("{booking} to be found by {phone}"), || async {
+            match self.bookings.running_bookings_for_phone(&number).await {
+                Ok(found) if found.contains(booking) => Ok(()),
+                Ok(found) => Err(format!("found only {found:?}")),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+        .await?;
+        self.reply(phone, "STOP").await?;
+        let seen = self
+            .retry(
+                &format!("{booking} to turn texts off after STOP"),
+                || async {
+                    let s = booking_client::status(&self.client, booking)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if s.sms_off_reason.is_empty() {
+                        return Err("texts are still on".to_owned());
+                    }
+                    let in_flight = s
+                        .steps_pending
+                        .iter()
+                        .filter(|p| p.channel == "sms")
+                        .filter_map(|p| queued_text_key(&p.name).map(str::to_owned))
+                        .collect();
+                    Ok(StopReply {
+                        seen_off: Utc::now(),
+                        in_flight,
+                    })
+                },
+            )
+            .await?;
+        self.stops.lock().unwrap().insert(b.index, seen);
+        Ok(())
+    }
+
+    async fn follow_script(&self, b: &Scripted, booking: &BookingId) -> anyhow::Result<()> {
+        let booking = booking.clone();
         let i = b.index;
         let cancel = || BookingSignal::Cancel {
             reason: "chaos".into(),
@@ -525,6 +711,7 @@ impl Harness {
                 }
             },
             Plan::Complete => {
+                self.stop_texts(b, &booking).await?;
                 let expiry = (Utc::now() + chrono::Duration::days(7)).timestamp();
                 let secret = booking_activities::secret::Secret::new(&self.secrets.link_secret);
                 let token = booking_shim::links::sign(
@@ -627,7 +814,9 @@ async fn run(options: Options) -> anyhow::Result<i32> {
     let mut rng = Rng::new(options.seed);
     // Draws added with the second provider, kept apart so a seed's script stays the same.
     let mut side = Rng::new(options.seed.wrapping_add(3));
-    let secrets = Arc::new(Secrets::new(&mut rng, &mut side));
+    // And those added with text messages.
+    let mut texts = Rng::new(options.seed.wrapping_add(5));
+    let secrets = Arc::new(Secrets::new(&mut rng, &mut side, &mut texts));
     let dir = std::env::temp_dir().join(format!(
         "booking-chaos-{}-{}",
         options.seed,
@@ -685,6 +874,20 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             ("SANDBOX_HUBSPOT_TOKEN", secrets.hubspot.clone()),
             ("SANDBOX_SENDGRID_API_KEY", secrets.sendgrid.clone()),
             ("SANDBOX_CALENDLY_TOKEN", secrets.calendly_token.clone()),
+            // Twilio: this run's account, and the number's "A message comes in" webhook at
+            // the shim (replies are posted there, signed with the auth token).
+            (
+                "SANDBOX_TWILIO_ACCOUNT_SID",
+                secrets.twilio_account_sid.clone(),
+            ),
+            (
+                "SANDBOX_TWILIO_AUTH_TOKEN",
+                secrets.twilio_auth_token.clone(),
+            ),
+            (
+                "SANDBOX_TWILIO_INBOUND_WEBHOOK",
+                format!("{shim_url}/webhooks/twilio/inbound"),
+            ),
         ],
     )?;
     wait_http(
@@ -718,12 +921,25 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             ("SHIM_OPERATOR_TOKEN", secrets.operator_token.clone()),
             ("SHIM_LINK_SECRET", secrets.link_secret.clone()),
             ("SHIM_RETRY_AFTER_SECS", "1".into()),
+            // Twilio signs its callbacks and replies over the URL it called.
+            ("SHIM_TWILIO_AUTH_TOKEN", secrets.twilio_auth_token.clone()),
+            ("SHIM_PUBLIC_URL", shim_url.clone()),
         ]),
     )?;
     wait_http(&format!("{shim_url}/readyz"), Duration::from_secs(60)).await?;
 
     // Fast cadence (every hour a second) and fast retries, both as files, as an operator would.
-    let policy = booking_tests::hours_as_seconds(Default::default());
+    // Texts for the steps this run reaches: the confirmation reminder and the review request.
+    let mut policy = booking_tests::hours_as_seconds(Default::default());
+    for step in [PENDING_TEXT, REVIEW_TEXT] {
+        policy.sms.channels.insert(
+            step.into(),
+            booking_workflows::lifecycle::ChannelChoice::Sms,
+        );
+    }
+    policy
+        .validate()
+        .map_err(|e| anyhow::anyhow!("the chaos policy: {e}"))?;
     let policy_file = dir.join("follow-up.json");
     std::fs::write(&policy_file, serde_json::to_vec(&policy)?)?;
     let retries: BTreeMap<&str, serde_json::Value> = booking_activities::policy::activity::ALL
@@ -773,6 +989,24 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             "BOOKINGS_MICROSOFT_CLIENT_SECRET",
             secrets.microsoft_client_secret.clone(),
         ),
+        // Texts through the sandbox's Twilio with this run's account, delivery reports to
+        // the shim.
+        (
+            "BOOKINGS_TWILIO_ACCOUNT_SID",
+            secrets.twilio_account_sid.clone(),
+        ),
+        (
+            "BOOKINGS_TWILIO_AUTH_TOKEN",
+            secrets.twilio_auth_token.clone(),
+        ),
+        (
+            "BOOKINGS_TWILIO_FROM",
+            booking_sandbox::defaults::TWILIO_FROM_NUMBER.into(),
+        ),
+        (
+            "BOOKINGS_TWILIO_STATUS_CALLBACK_URL",
+            format!("{shim_url}/webhooks/twilio/status"),
+        ),
     ]);
     let worker = Arc::new(tokio::sync::Mutex::new(spawn(
         &dir,
@@ -792,6 +1026,13 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             retry_after_secs: 1,
             path_prefix: None,
             seed: Some(options.seed),
+        })
+        .await?;
+    // Every delivery report twice, and each message's reports held and sent newest first.
+    sandbox_client
+        .twilio_callback_faults(&TwilioCallbackFaults {
+            twice: true,
+            reverse_order: true,
         })
         .await?;
 
@@ -832,6 +1073,12 @@ async fn run(options: Options) -> anyhow::Result<i32> {
                 let start = base + chrono::Duration::hours(k as i64);
                 TourSlot::new(start, start + chrono::Duration::minutes(30)).expect("a valid slot")
             };
+            // Unique per lead: a STOP turns texts off for every running booking of its number.
+            let phone = texts
+                .chance(PHONE_PERCENT)
+                .then(|| format!("+1415555{:04}", 1000 + index % 9000));
+            let stops = phone.is_some() && texts.chance(stop_percent(plan));
+            let stop_after = stops.then(|| Duration::from_millis(500 + texts.below(3500)));
             Scripted {
                 index,
                 source,
@@ -839,12 +1086,22 @@ async fn run(options: Options) -> anyhow::Result<i32> {
                 agent,
                 provider,
                 email: format!("lead{index}-{:x}@chaos.example.com", options.seed % 0xffff),
+                phone,
+                stop_after,
                 slot: slot_at(index),
                 moved_to: slot_at(n + index),
                 booking: Arc::new(Mutex::new(None)),
             }
         })
         .collect();
+
+    for b in &script {
+        if let Some(phone) = &b.phone {
+            let parsed = booking_proto::phone::PhoneNumber::parse(phone)
+                .map_err(|e| anyhow::anyhow!("the script's number {phone}: {e}"))?;
+            anyhow::ensure!(parsed.as_str() == phone, "{phone} is not in E.164 form");
+        }
+    }
 
     let harness = Arc::new(Harness {
         client: client.clone(),
@@ -856,6 +1113,7 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             .redirect(reqwest::redirect::Policy::none())
             .build()?,
         sandbox: sandbox_client.clone(),
+        bookings: BookingClient::new(client.clone(), task_queue.clone()),
         shim_url: shim_url.clone(),
         secrets: secrets.clone(),
         rng: Mutex::new(Rng::new(options.seed.wrapping_add(1))),
@@ -866,6 +1124,8 @@ async fn run(options: Options) -> anyhow::Result<i32> {
         script_errors: Mutex::new(Vec::new()),
         kill_times: Mutex::new(Vec::new()),
         grant_restored: AtomicBool::new(true),
+        stops: Mutex::new(BTreeMap::new()),
+        replies_accepted: AtomicU64::new(0),
     });
 
     // Permanent failures we inject: signed webhooks the shim cannot process (dead letters).
@@ -1030,6 +1290,39 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             }
         })
     };
+    // Twilio's own answers on top of the chaos mode's: 429 (20429, no `Retry-After`, as
+    // Twilio's) and 503 (20503) on message sends, one or two at a time whenever the previous
+    // ones were consumed.
+    let twilio_faults = {
+        let sandbox = sandbox_client.clone();
+        let stop = stop_chaos.clone();
+        tokio::spawn(async move {
+            let mut jitter = Rng::new(options.seed.wrapping_add(6));
+            let mut round = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(500 + jitter.below(1500))).await;
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let pending = sandbox.faults().await.map_or(true, |f| {
+                    f.injections
+                        .iter()
+                        .any(|i| i.path_prefix.starts_with("/twilio/"))
+                });
+                if pending {
+                    continue;
+                }
+                round += 1;
+                let times = 1 + jitter.below(2) as u32;
+                let injection = if round % 2 == 1 {
+                    Injection::twilio_throttled(times)
+                } else {
+                    Injection::twilio_error(503, times)
+                };
+                let _ = sandbox.inject(&injection).await;
+            }
+        })
+    };
     let stop_duplicates = Arc::new(AtomicBool::new(false));
     let duplicator = tokio::spawn(harness.clone().duplicator(stop_duplicates.clone()));
 
@@ -1067,9 +1360,17 @@ async fn run(options: Options) -> anyhow::Result<i32> {
     stop_chaos.store(true, Ordering::Relaxed);
     let _ = killer.await;
     let _ = graph_faults.await;
+    let _ = twilio_faults.await;
     let _ = sandbox_client.clear_chaos().await;
-    // Graph injections not consumed yet (the only injections of this run).
+    // Graph and Twilio injections not consumed yet (the only injections of this run); the
+    // callback faults too, for texts sent from now on.
     let _ = sandbox_client.clear_faults().await;
+    let _ = sandbox_client
+        .twilio_callback_faults(&TwilioCallbackFaults {
+            twice: true,
+            reverse_order: true,
+        })
+        .await;
 
     // Settle: poll every booking's status; retry bookings flagged by the revoked grant.
     let mut attention_causes: BTreeMap<String, u64> = BTreeMap::new();
@@ -1129,6 +1430,34 @@ async fn run(options: Options) -> anyhow::Result<i32> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let settled_in = began.elapsed();
+
+    // Texts: wait until every text has its final status and each of its delivery reports was
+    // tried to the end (held, doubled, retried), then ask the bookings that texted again, so
+    // their snapshots hold every report the shim took.
+    let texts_deadline = Instant::now() + Duration::from_secs(30);
+    let texts = loop {
+        let texts = sandbox_client.twilio_messages().await?;
+        let done = texts.iter().all(|m| {
+            text_is_final(m.status.as_str())
+                && m.callbacks
+                    .iter()
+                    .all(|c| c.state != TwilioCallbackState::Pending)
+        });
+        if done || Instant::now() > texts_deadline {
+            break texts;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let texted: BTreeSet<String> = texts.iter().filter_map(text_for).map(|(b, _)| b).collect();
+    for b in &script {
+        if let Some(id) = b.booking()
+            && texted.contains(id.as_str())
+            && snapshots.contains_key(&b.index)
+            && let Ok(snapshot) = booking_client::status(&client, &id).await
+        {
+            snapshots.insert(b.index, snapshot);
+        }
+    }
 
     // Invariants.
     let mut violations: Vec<String> = harness.script_errors.lock().unwrap().clone();
@@ -1283,18 +1612,7 @@ async fn run(options: Options) -> anyhow::Result<i32> {
                     seen.insert(step, *at);
                 }
                 Some(first) => {
-                    // The documented window: the worker died, or the marker write or the attempt
-                    // failed (chaos on HubSpot, or a latency spike timing the attempt out),
-                    // between SendGrid's 202 and the sent-marker.
-                    let window = (*first - chrono::Duration::seconds(1), *at);
-                    let killed = kill_times.iter().any(|k| *k >= window.0 && *k <= window.1);
-                    let provider_trouble = requests.iter().any(|r| {
-                        r.at >= window.0
-                            && r.at <= window.1
-                            && (r.path.starts_with("/hubspot/") || r.path.starts_with("/sendgrid/"))
-                            && (r.outcome != RequestOutcome::Handled || r.duration_ms >= 1000)
-                    });
-                    if killed || provider_trouble {
+                    if in_crash_window(*first, *at, &kill_times, &requests, "/sendgrid/") {
                         duplicates_explained += 1;
                     } else {
                         duplicates_unexplained += 1;
@@ -1306,6 +1624,242 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             }
         }
     }
+    // Texts. Each names its booking and step in its status callback; it went to that booking's
+    // lead; one per (booking, step) outside the sent-marker's documented window; none after
+    // the booking's texts were turned off but the one in flight then; every text step reached
+    // the lead by text or by email; the snapshot's status of each text is the sandbox's final
+    // one, whatever the doubled and reordered reports.
+    let known: BTreeMap<String, &Scripted> = script
+        .iter()
+        .filter_map(|b| b.booking().map(|id| (id.to_string(), b)))
+        .collect();
+    let mut texts_by_booking: BTreeMap<String, Vec<(String, &TwilioMessage)>> = BTreeMap::new();
+    for m in &texts {
+        match text_for(m) {
+            Some((booking, step)) if known.contains_key(&booking) => {
+                texts_by_booking.entry(booking).or_default().push((step, m))
+            }
+            Some((booking, _)) => violations.push(format!(
+                "text {} to {} for unknown booking {booking}",
+                m.sid, m.to
+            )),
+            None => violations.push(format!(
+                "text {} to {} names no booking and step (status callback {:?})",
+                m.sid, m.to, m.status_callback
+            )),
+        }
+    }
+    let mut text_duplicates_explained = 0u64;
+    let mut text_duplicates_unexplained = 0u64;
+    let mut texts_in_flight_at_off = 0u64;
+    let mut text_steps_by_text = 0u64;
+    let mut text_steps_by_email = 0u64;
+    let mut finals_checked = 0u64;
+    let mut reports_missed = 0u64;
+    let mut texts_off: BTreeMap<String, u64> = BTreeMap::new();
+    for b in &script {
+        let (Some(id), Some(snapshot)) = (b.booking(), snapshots.get(&b.index)) else {
+            continue;
+        };
+        let mut sent = texts_by_booking.remove(id.as_str()).unwrap_or_default();
+        sent.sort_by_key(|(_, m)| m.date_created);
+        let emailed = emails_by_booking
+            .get(id.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let emailed_step = |step: &str| emailed.iter().any(|(s, _)| s == step);
+        let texted_step = |step: &str| sent.iter().any(|(s, _)| s == step);
+        if !sent.is_empty() && snapshot.sms_number.is_empty() {
+            violations.push(format!(
+                "{id}: {} texts, but the booking has no number for its lead",
+                sent.len()
+            ));
+        }
+        for (step, m) in &sent {
+            if b.phone.as_deref() != Some(m.to.as_str()) || snapshot.sms_number != m.to {
+                violations.push(format!(
+                    "{id}: text {} for {step:?} went to {}, the lead's number is {:?} (booking says {:?})",
+                    m.sid, m.to, b.phone, snapshot.sms_number
+                ));
+            }
+        }
+        // (a) The same step texted twice, counted as emails are.
+        let mut first_sent: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+        for (step, m) in &sent {
+            match first_sent.get(step.as_str()) {
+                None => {
+                    first_sent.insert(step, m.date_created);
+                }
+                Some(first) => {
+                    if in_crash_window(*first, m.date_created, &kill_times, &requests, "/twilio/") {
+                        text_duplicates_explained += 1;
+                    } else {
+                        text_duplicates_unexplained += 1;
+                        violations.push(format!(
+                            "{id}: text {step:?} sent twice with no crash, failure or timeout between"
+                        ));
+                    }
+                }
+            }
+        }
+        // Nothing after the cancellation notice, by text either.
+        if let Some((_, notice)) = emailed.iter().find(|(s, _)| s == "cancellation")
+            && let Some((step, m)) = sent.iter().find(|(_, m)| m.date_created > *notice)
+        {
+            violations.push(format!(
+                "{id}: text {} for {step:?} after the cancellation notice",
+                m.sid
+            ));
+        }
+        // (b) Texts off (a STOP, or Twilio refusing the number): no text after that but the
+        // one in flight at that moment, which the booking did not also email.
+        if !snapshot.sms_off_reason.is_empty() {
+            let reason = snapshot
+                .sms_off_reason
+                .split_once(':')
+                .map_or(snapshot.sms_off_reason.as_str(), |(why, _)| why);
+            *texts_off.entry(reason.to_owned()).or_default() += 1;
+            let off_at = snapshot
+                .steps_done
+                .iter()
+                .find(|r| r.name == "sms" && r.detail.starts_with("text messages off"))
+                .and_then(|r| r.at.as_ref())
+                .and_then(from_timestamp);
+            let stop = harness.stops.lock().unwrap().get(&b.index).cloned();
+            match off_at.or(stop.as_ref().map(|s| s.seen_off)) {
+                None => violations.push(format!(
+                    "{id}: texts are off ({}) but its history does not say when",
+                    snapshot.sms_off_reason
+                )),
+                Some(off_at) => {
+                    let late: Vec<&(String, &TwilioMessage)> = sent
+                        .iter()
+                        .filter(|(_, m)| m.date_created > off_at)
+                        .collect();
+                    texts_in_flight_at_off += late.len() as u64;
+                    if late.len() > 1 {
+                        violations.push(format!(
+                            "{id}: {} texts after texts were turned off at {off_at} ({}); one at most was in flight",
+                            late.len(),
+                            snapshot.sms_off_reason
+                        ));
+                    }
+                    for (step, m) in late {
+                        if emailed_step(step) {
+                            violations.push(format!(
+                                "{id}: {step:?} texted ({}, {}) after texts were turned off at {off_at}, and emailed instead too",
+                                m.sid, m.date_created
+                            ));
+                        }
+                        if let Some(stop) = &stop
+                            && m.date_created > stop.seen_off
+                            && !stop.in_flight.contains(step)
+                        {
+                            violations.push(format!(
+                                "{id}: {step:?} texted ({}, {}) after the booking showed texts off at {} with only {:?} in flight",
+                                m.sid, m.date_created, stop.seen_off, stop.in_flight
+                            ));
+                        }
+                    }
+                }
+            }
+        } else if harness.stops.lock().unwrap().contains_key(&b.index) {
+            violations.push(format!("{id}: its lead replied STOP, but texts are on"));
+        }
+        // (c) Every text step reached the lead, by text or by email: those the booking's
+        // history names, and those its script reaches for certain.
+        let mut steps: BTreeSet<String> = snapshot
+            .steps_done
+            .iter()
+            .filter_map(|r| r.name.strip_prefix("sms:"))
+            .map(str::to_owned)
+            .collect();
+        for name in b.text_steps() {
+            let key = emailed
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .chain(sent.iter().map(|(s, _)| s.as_str()))
+                .find(|s| s == name || s.starts_with(&format!("{name}@")));
+            match key {
+                Some(key) => {
+                    steps.insert(key.to_owned());
+                }
+                None => violations.push(format!(
+                    "{id}: its lead ({:?}) got no {name:?}, by text or by email",
+                    b.plan
+                )),
+            }
+        }
+        for step in &steps {
+            if texted_step(step) {
+                text_steps_by_text += 1;
+            } else if emailed_step(step) {
+                text_steps_by_email += 1;
+            } else {
+                violations.push(format!(
+                    "{id}: text step {step:?} reached the lead neither by text nor by email"
+                ));
+            }
+        }
+        // (d) Each text's status in the snapshot is the furthest the shim took a report of;
+        // for a final one, the sandbox's final status.
+        let closed = matches!(
+            snapshot.status(),
+            BookingStatus::Cancelled | BookingStatus::TourComplete
+        );
+        for d in &snapshot.sms_deliveries {
+            if !sent.iter().any(|(_, m)| m.sid == d.message_sid) {
+                violations.push(format!(
+                    "{id}: delivery report of text {} ({:?}), which the sandbox did not send for it",
+                    d.message_sid, d.status
+                ));
+            }
+        }
+        for (step, m) in &sent {
+            let taken: Vec<&str> = m
+                .callbacks
+                .iter()
+                .filter(|c| c.state == TwilioCallbackState::Delivered)
+                .map(|c| c.message_status.as_str())
+                .collect();
+            let furthest = taken.iter().copied().max_by_key(|s| text_rank(s));
+            let recorded = snapshot
+                .sms_deliveries
+                .iter()
+                .find(|d| d.message_sid == m.sid)
+                .map(|d| d.status.as_str());
+            let sandbox_final = m.status.as_str();
+            match (recorded, furthest) {
+                (Some(r), _) if text_is_final(r) && r != sandbox_final => {
+                    violations.push(format!(
+                        "{id}: text {} ({step:?}) is {r:?} in the snapshot, {sandbox_final:?} in the sandbox",
+                        m.sid
+                    ));
+                }
+                // (The shim may have passed on a report whose answer never reached the sandbox.)
+                (Some(r), f) if f.is_none_or(|f| text_rank(r) >= text_rank(f)) => {
+                    if text_is_final(r) {
+                        finals_checked += 1;
+                    } else {
+                        reports_missed += 1;
+                    }
+                }
+                // A booking that ended takes no more reports (its workflow is closed); no
+                // report got through.
+                _ if closed => reports_missed += 1,
+                (_, None) => reports_missed += 1,
+                (r, Some(f)) => violations.push(format!(
+                    "{id}: text {} ({step:?}) is {r:?} in the snapshot; the shim took reports up to {f:?} (sandbox: {sandbox_final:?}, reports {:?})",
+                    m.sid,
+                    m.callbacks
+                        .iter()
+                        .map(|c| format!("{}#{} {:?}", c.message_status.as_str(), c.copy, c.state))
+                        .collect::<Vec<_>>()
+                )),
+            }
+        }
+    }
+
     // One booking at most per calendar event id, and no event of a booking we do not know.
     let ours: BTreeSet<String> = script
         .iter()
@@ -1393,7 +1947,7 @@ async fn run(options: Options) -> anyhow::Result<i32> {
 
     // Faults, counted from the sandbox's request log.
     let mut faults: BTreeMap<String, u64> = BTreeMap::new();
-    // The same, for the two calendar providers' calls (token endpoints included).
+    // The same, for the two calendar providers' calls (token endpoints included) and Twilio's.
     let mut calendar_faults: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
     let mut calendar_calls: BTreeMap<&str, u64> = BTreeMap::new();
     for r in &requests {
@@ -1401,6 +1955,8 @@ async fn run(options: Options) -> anyhow::Result<i32> {
             Some("google")
         } else if r.path.starts_with("/microsoft/") {
             Some("microsoft")
+        } else if r.path.starts_with("/twilio/") {
+            Some("twilio")
         } else {
             None
         };
@@ -1524,6 +2080,58 @@ async fn run(options: Options) -> anyhow::Result<i32> {
         duplicates_explained,
         duplicates_unexplained
     );
+    let with_phone = |source: Source| {
+        script
+            .iter()
+            .filter(|b| b.phone.is_some() && b.source == source)
+            .count()
+    };
+    let callbacks: Vec<_> = texts.iter().flat_map(|m| &m.callbacks).collect();
+    println!(
+        "texts              {} to {} leads ({} leads with a number: calendly {}, form {}); text steps {} by text, {} by email instead",
+        texts.len(),
+        texts.iter().map(|m| &m.to).collect::<BTreeSet<_>>().len(),
+        with_phone(Source::Calendly) + with_phone(Source::Form),
+        with_phone(Source::Calendly),
+        with_phone(Source::Form),
+        text_steps_by_text,
+        text_steps_by_email
+    );
+    println!(
+        "STOP replies       {} scripted ({} pending, {} complete), {} took effect ({} webhooks accepted); texts off {texts_off:?}; {} texts in flight when turned off",
+        script.iter().filter(|b| b.stop_after.is_some()).count(),
+        script
+            .iter()
+            .filter(|b| b.stop_after.is_some() && b.plan == Plan::Pending)
+            .count(),
+        script
+            .iter()
+            .filter(|b| b.stop_after.is_some() && b.plan == Plan::Complete)
+            .count(),
+        harness.stops.lock().unwrap().len(),
+        harness.replies_accepted.load(Ordering::Relaxed),
+        texts_in_flight_at_off
+    );
+    println!(
+        "delivery reports   {} sent (each twice, newest first), {} taken by the shim, {} failed every attempt; {} final statuses match, {} texts' final report not kept",
+        callbacks.len(),
+        callbacks
+            .iter()
+            .filter(|c| c.state == TwilioCallbackState::Delivered)
+            .count(),
+        callbacks
+            .iter()
+            .filter(|c| c.state == TwilioCallbackState::Failed)
+            .count(),
+        finals_checked,
+        reports_missed
+    );
+    println!(
+        "duplicate texts    {} ({} inside the documented crash window: reported, not violations; {} unexplained: violations)",
+        text_duplicates_explained + text_duplicates_unexplained,
+        text_duplicates_explained,
+        text_duplicates_unexplained
+    );
     println!(
         "emails {}, calendar events {} (google {}, microsoft {}), CRM contacts {}, dead letters {}",
         emails.len(),
@@ -1574,6 +2182,56 @@ async fn run(options: Options) -> anyhow::Result<i32> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(if violations.is_empty() { 0 } else { 1 })
+}
+
+/// Whether a second send of one step is inside the documented window of the sent-marker
+/// guard: the worker died, or the marker write or the attempt failed (chaos on HubSpot or the
+/// provider, or a latency spike timing the attempt out), between the provider's acceptance of
+/// the first send (from a second before it) and the second one.
+fn in_crash_window(
+    first: DateTime<Utc>,
+    again: DateTime<Utc>,
+    kill_times: &[DateTime<Utc>],
+    requests: &[RequestRecord],
+    provider_prefix: &str,
+) -> bool {
+    let window = (first - chrono::Duration::seconds(1), again);
+    let killed = kill_times.iter().any(|k| *k >= window.0 && *k <= window.1);
+    let provider_trouble = requests.iter().any(|r| {
+        r.at >= window.0
+            && r.at <= window.1
+            && (r.path.starts_with("/hubspot/") || r.path.starts_with(provider_prefix))
+            && (r.outcome != RequestOutcome::Handled || r.duration_ms >= 1000)
+    });
+    killed || provider_trouble
+}
+
+/// The booking and step a text was for, from its status callback's query (the worker sets
+/// `booking_id` and `step` on every text's `StatusCallback`).
+fn text_for(message: &TwilioMessage) -> Option<(String, String)> {
+    let url = url::Url::parse(message.status_callback.as_deref()?).ok()?;
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((param("booking_id")?, param("step")?))
+}
+
+/// Twilio's statuses in the order a message moves through them; the final ones share a rank.
+fn text_rank(status: &str) -> u8 {
+    match status {
+        "accepted" | "scheduled" => 0,
+        "queued" => 1,
+        "sending" => 2,
+        "sent" => 3,
+        "delivered" | "undelivered" | "failed" | "read" | "canceled" => 5,
+        _ => 4,
+    }
+}
+
+fn text_is_final(status: &str) -> bool {
+    text_rank(status) == 5
 }
 
 /// A booking's calendar event, whichever provider holds it.

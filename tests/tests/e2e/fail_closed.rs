@@ -88,39 +88,52 @@ fn refuses(binary: PathBuf, env: &[(&str, &str)], named: &[&str]) -> String {
     stderr
 }
 
-const WORKER_SECRETS: [&str; 6] = [
-    "BOOKINGS_SENDGRID_API_KEY",
-    "BOOKINGS_GOOGLE_CLIENT_ID",
-    "BOOKINGS_GOOGLE_CLIENT_SECRET",
-    "BOOKINGS_GOOGLE_REFRESH_TOKEN",
-    "BOOKINGS_HUBSPOT_TOKEN",
-    "BOOKINGS_CALENDLY_TOKEN",
+/// What a production worker must be given (the Twilio account and sender are not secrets, but
+/// the sandbox's are as useless to it), each with a value it accepts.
+const WORKER_SECRETS: [(&str, &str); 9] = [
+    ("BOOKINGS_SENDGRID_API_KEY", "real-value"),
+    ("BOOKINGS_GOOGLE_CLIENT_ID", "real-value"),
+    ("BOOKINGS_GOOGLE_CLIENT_SECRET", "real-value"),
+    ("BOOKINGS_GOOGLE_REFRESH_TOKEN", "real-value"),
+    ("BOOKINGS_HUBSPOT_TOKEN", "real-value"),
+    ("BOOKINGS_CALENDLY_TOKEN", "real-value"),
+    (
+        "BOOKINGS_TWILIO_ACCOUNT_SID",
+        "AC00112233445566778899aabbccddeeff",
+    ),
+    ("BOOKINGS_TWILIO_AUTH_TOKEN", "real-twilio-token"),
+    ("BOOKINGS_TWILIO_FROM", "+14155550132"),
 ];
 
-const SHIM_SECRETS: [(&str, &str); 5] = [
+const SHIM_SECRETS: [(&str, &str); 7] = [
     ("SHIM_CALENDLY_SIGNING_KEY", "real-signing-key"),
     ("SHIM_LINK_SECRET", "real-link-secret"),
     ("SHIM_OPERATOR_TOKEN", "real-operator-token"),
     ("SHIM_FORM_TOKEN", "real-form-token"),
     ("BOOKINGS_CALENDLY_TOKEN", "real-calendly-token"),
+    ("SHIM_TWILIO_AUTH_TOKEN", "real-twilio-token"),
+    // Not a secret, but required alike: Twilio's signatures cover the URL it called.
+    ("SHIM_PUBLIC_URL", "https://hooks.example.com"),
 ];
 
 #[test]
 fn the_worker_without_sandbox_mode_or_secrets_exits_naming_every_missing_one() {
-    refuses(worker(), &[], &WORKER_SECRETS);
+    let names: Vec<&str> = WORKER_SECRETS.iter().map(|(var, _)| *var).collect();
+    refuses(worker(), &[], &names);
     // A sandbox URL is not sandbox mode.
     refuses(
         worker(),
         &[("BOOKINGS_SANDBOX_URL", "http://127.0.0.1:8089")],
-        &WORKER_SECRETS,
+        &names,
     );
     // One secret missing: that one is named.
-    let all_but_hubspot: Vec<(&str, &str)> = WORKER_SECRETS
-        .into_iter()
-        .filter(|var| *var != "BOOKINGS_HUBSPOT_TOKEN")
-        .map(|var| (var, "real-value"))
-        .collect();
-    refuses(worker(), &all_but_hubspot, &["BOOKINGS_HUBSPOT_TOKEN"]);
+    for left_out in ["BOOKINGS_HUBSPOT_TOKEN", "BOOKINGS_TWILIO_AUTH_TOKEN"] {
+        let all_but_one: Vec<(&str, &str)> = WORKER_SECRETS
+            .into_iter()
+            .filter(|(var, _)| *var != left_out)
+            .collect();
+        refuses(worker(), &all_but_one, &[left_out]);
+    }
 }
 
 #[test]
@@ -134,6 +147,12 @@ fn the_shim_without_sandbox_mode_or_secrets_exits_naming_every_missing_one() {
         .filter(|(var, _)| *var != "SHIM_CALENDLY_SIGNING_KEY")
         .collect();
     refuses(shim(), &all_but_signing_key, &["SHIM_CALENDLY_SIGNING_KEY"]);
+    // Nor without the Twilio auth token: anyone could forge a STOP or a delivery report.
+    let all_but_twilio: Vec<(&str, &str)> = SHIM_SECRETS
+        .into_iter()
+        .filter(|(var, _)| *var != "SHIM_TWILIO_AUTH_TOKEN")
+        .collect();
+    refuses(shim(), &all_but_twilio, &["SHIM_TWILIO_AUTH_TOKEN"]);
 }
 
 #[test]

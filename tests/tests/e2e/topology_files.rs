@@ -143,12 +143,20 @@ fn compose_secrets_fail_closed() {
         "BOOKINGS_GOOGLE_REFRESH_TOKEN_FILE",
         "BOOKINGS_MICROSOFT_CLIENT_SECRET_FILE",
         "BOOKINGS_HUBSPOT_TOKEN_FILE",
+        "BOOKINGS_TWILIO_AUTH_TOKEN_FILE",
+        "SHIM_TWILIO_AUTH_TOKEN_FILE",
     ] {
         assert!(
             compose.contains(&format!("{var}: /run/secrets/")),
             "{var} is not read from a mounted file"
         );
     }
+    // The shim's public URL (Twilio signs it) has no default to fall back to: without it a
+    // production shim refuses to start; in a sandbox run it is empty (the Host header).
+    assert!(
+        compose.contains("SHIM_PUBLIC_URL: ${SHIM_PUBLIC_URL:-}\n"),
+        "the shim's SHIM_PUBLIC_URL must come from .env, with no default"
+    );
     let env = repo_file(".env.example");
     let line = |var: &str| {
         env.lines()
@@ -158,6 +166,11 @@ fn compose_secrets_fail_closed() {
     };
     assert_eq!(line("SECRETS_DIR"), "SECRETS_DIR=", "no default secrets");
     assert_eq!(line("BOOKINGS_SANDBOX"), "BOOKINGS_SANDBOX=0");
+    assert_eq!(
+        line("SHIM_PUBLIC_URL"),
+        "SHIM_PUBLIC_URL=",
+        "no default public URL"
+    );
 }
 
 #[test]

@@ -156,7 +156,12 @@ impl BookingState {
             }
             // A step that was already planned and is merely waiting for its timer is kept even
             // if that timer is a little late; only steps new to the plan can be "too late".
-            let already_planned = self.plan.iter().any(|old| old.key == step.key);
+            // In either channel: a text turned into its email (the lead opted out while the
+            // text waited for its timer) is the same step, still owed to the lead.
+            let already_planned = self
+                .plan
+                .iter()
+                .any(|old| base_key(&old.key) == base_key(&step.key));
             if step.due < now && !already_planned {
                 self.settled_steps.insert(step.key.clone());
                 let detail = format!(

@@ -263,6 +263,40 @@ fn a_text_waiting_in_the_queue_when_the_lead_opts_out_becomes_its_email() {
     ));
 }
 
+/// Found by the chaos run: the lead opts out after a text step is due but before its (late)
+/// timer fires. The step is owed by email at once, not skipped as "due before it was planned".
+#[test]
+fn an_opt_out_between_a_texts_due_time_and_its_late_timer_emails_the_step() {
+    let mut state = confirmed(NUMBER, "America/New_York", afternoon_tour());
+    let due = afternoon_tour() - TimeDelta::hours(1);
+    live_until(&mut state, due - TimeDelta::minutes(1));
+    assert_eq!(state.next_due().map(|(at, _)| at), Some(due));
+    let late = due + TimeDelta::seconds(10);
+    state
+        .apply(
+            Event::SmsOptOut {
+                event_id: eid("SMlate"),
+                reason: "STOP".into(),
+            },
+            late,
+        )
+        .unwrap();
+    let ran = run_all(&mut state, late);
+    assert_eq!(
+        super::email_steps(&ran),
+        ["tour-reminder-1h@2026-12-03T15:00:00Z"]
+    );
+    assert!(
+        !state
+            .steps_done()
+            .iter()
+            .any(|r| r.name.starts_with("tour-reminder-1h")
+                && r.detail.contains("before it was planned")),
+        "{:?}",
+        state.steps_done()
+    );
+}
+
 #[test]
 fn twilio_refusing_the_number_turns_texts_off_and_emails_the_step() {
     let mut state = confirmed(NUMBER, "America/New_York", afternoon_tour());
