@@ -66,7 +66,8 @@ mod tests {
         for (raw, why) in [
             ("", "must not be empty"),
             ("020 7946 0000", "no country code"),
-            ("+44 1", "not a valid number"),
+            ("+44 1", "too short"),
+            ("+1 415 123 4567", "not a valid number"),
             ("+1 call me", "not a phone number"),
         ] {
             let err = PhoneNumber::parse(raw).unwrap_err();
