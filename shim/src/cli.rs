@@ -152,7 +152,7 @@ pub const SETTINGS: &[Setting] = &[
 pub fn command() -> Command {
     settings_cli::command(
         "booking-shim",
-        "Serves the webhook front door (Calendly and form webhooks, lead links, operator calls) \
+        "Serves the webhook front door (Calendly, form and Twilio webhooks, lead links, operator calls) \
          and hands every accepted delivery to Temporal. Every setting is a flag or its \
          environment variable.",
         "Temporal is reached through the SDK's standard settings: TEMPORAL_ADDRESS (default \

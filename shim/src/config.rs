@@ -4,12 +4,14 @@
 //!
 //! Secrets fail closed: outside sandbox mode (`BOOKINGS_SANDBOX`, read as the worker reads it)
 //! the shim refuses to start unless `SHIM_CALENDLY_SIGNING_KEY`, `SHIM_LINK_SECRET`,
-//! `SHIM_OPERATOR_TOKEN`, `SHIM_FORM_TOKEN` or `SHIM_FORM_WEBHOOK_SECRET`, and
-//! `BOOKINGS_CALENDLY_TOKEN` are all set (each also as `<VAR>_FILE`), naming every one missing.
+//! `SHIM_OPERATOR_TOKEN`, `SHIM_FORM_TOKEN` or `SHIM_FORM_WEBHOOK_SECRET`,
+//! `SHIM_TWILIO_AUTH_TOKEN` and `BOOKINGS_CALENDLY_TOKEN` are all set (each also as
+//! `<VAR>_FILE`), and `SHIM_PUBLIC_URL` (not a secret: no `_FILE`), naming every one missing.
 //! The form and operator credentials are required too, although an endpoint without one could
 //! simply refuse every call: a deployment that forgot one would otherwise look healthy while its
-//! form or operators are locked out. In sandbox mode the sandbox's public values stand in, the
-//! link key is random per process, and the form and operator endpoints stay closed unless set.
+//! form or operators are locked out. In sandbox mode the sandbox's public values stand in (the
+//! public URL: the request's `Host`), the link key is random per process, and the form and
+//! operator endpoints stay closed unless set.
 
 use std::time::Duration;
 
@@ -123,7 +125,7 @@ pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 512;
 /// Caps that would make the server refuse everything, or wrap around as a semaphore size.
 const MAX_LIMIT: u64 = 1 << 24;
 const SANDBOX_SIGNING_KEY: &str = "sandbox-calendly-signing-key";
-/// The sandbox's Twilio auth token (its stand-in signs with it).
+/// `booking_sandbox::defaults::TWILIO_AUTH_TOKEN`, copied (a test holds them equal).
 const SANDBOX_TWILIO_AUTH_TOKEN: &str = "5a4db0c11e47a0d1b0c2d3e4f5a6b7c8";
 
 impl ShimConfig {

@@ -1,8 +1,8 @@
 //! The webhook shim: the engine's front door.
 //!
-//! It receives scheduler (Calendly) and form webhooks and signed link clicks, authenticates
-//! them, parses them into typed domain values, and hands each to its booking workflow,
-//! answering 2xx only once Temporal has accepted the hand-off.
+//! It receives scheduler (Calendly), form and Twilio webhooks and signed link clicks,
+//! authenticates them, parses them into typed domain values, and hands each to its booking
+//! workflow, answering 2xx only once Temporal has accepted the hand-off.
 //!
 //! | route | what |
 //! |---|---|
@@ -11,15 +11,18 @@
 //! | `GET /q/{token}` | questionnaire link: records the visit, 303 to the questionnaire ([`links`]) |
 //! | `GET`/`POST /b/{token}/confirm`, `/b/{token}/cancel` | the lead's confirm / cancel pages |
 //! | `POST /bookings/{id}/tour-complete` | operator (bearer token) marks a tour done |
-//! | `POST /webhooks/twilio/status` | Twilio's delivery report of a booking's text, `X-Twilio-Signature` ([`twilio`]) |
-//! | `POST /webhooks/twilio/inbound` | a lead's text reply: STOP opts out, `C` confirms, `X` cancels; answered with empty TwiML |
+//! | `POST /webhooks/twilio/status?booking_id=..&step=..` | Twilio's delivery report of a booking's text, `X-Twilio-Signature` ([`twilio`]) |
+//! | `POST /webhooks/twilio/inbound` | a lead's text reply: STOP (Twilio's opt-out words) turns texts off, `C` confirms, `X` cancels, anything else is a dead letter; answered with empty TwiML |
 //! | `GET /healthz`, `/readyz`, `/metrics`, `/openapi.json` | probes, Prometheus, the API contract |
 //!
 //! Answers: 401 for any authentication failure, with no detail (the log has the reason);
 //! 400 `{"errors":[{field,message}]}` for our own forms; 202 plus a dead-letter workflow for a
 //! correctly signed Calendly payload we cannot process (Calendly would otherwise retry for a
-//! day and then disable the subscription); 413 over the body limit; 415 for non-JSON; 503 with
-//! `Retry-After` while Temporal (or the Calendly API a reschedule needs) is unreachable.
+//! day and then disable the subscription); for a signed Twilio delivery, 400 naming each bad
+//! parameter once it is kept as a dead letter, and 200 for everything taken (a reply with
+//! empty TwiML as `text/xml`, a report about a booking that is gone included); 413 over the
+//! body limit; 415 for non-JSON; 503 with `Retry-After` while Temporal (or the Calendly API a
+//! reschedule needs) is unreachable.
 //!
 //! Every request carries a request id (`X-Request-Id`, accepted or made), echoed in the
 //! response, present in every log line of the request (a tracing span, which names the route

@@ -1,8 +1,10 @@
 //! The shim's Prometheus metrics, kept by the `prometheus` crate (the one the Temporal SDK's own
 //! exporter uses). `shim_requests_total{route,status}` counts answers;
-//! `shim_handoff_duration_seconds{kind}` is the latency of handing a delivery to Temporal
-//! (including the Calendly reads a reschedule needs), the number a webhook sender's timeout is
-//! measured against.
+//! `shim_deliveries_total{route,outcome}` counts what became of the webhooks whose answer alone
+//! does not say (Twilio's: a status report about a booking that is gone is a 200 like one that
+//! was recorded); `shim_handoff_duration_seconds{kind}` is the latency of handing a delivery to
+//! Temporal (including the Calendly reads a reschedule needs), the number a webhook sender's
+//! timeout is measured against.
 
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ const BUCKETS: [f64; 12] = [
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
+    deliveries: IntCounterVec,
     handoff: HistogramVec,
 }
 
@@ -29,6 +32,14 @@ impl Default for Metrics {
                 "HTTP requests answered, by route and status.",
             ),
             &["route", "status"],
+        )
+        .expect("a valid counter definition");
+        let deliveries = IntCounterVec::new(
+            Opts::new(
+                "shim_deliveries_total",
+                "Webhook deliveries, by route and what became of them.",
+            ),
+            &["route", "outcome"],
         )
         .expect("a valid counter definition");
         let handoff = HistogramVec::new(
@@ -43,6 +54,7 @@ impl Default for Metrics {
         let registry = Registry::new();
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(deliveries.clone()),
             Box::new(handoff.clone()),
         ] {
             registry
@@ -52,6 +64,7 @@ impl Default for Metrics {
         Self {
             registry,
             requests,
+            deliveries,
             handoff,
         }
     }
@@ -62,6 +75,12 @@ impl Metrics {
         self.requests
             .with_label_values(&[route, &status.to_string()])
             .inc();
+    }
+
+    /// Counts one delivery to `route` (its template) and what became of it (`outcome`, e.g.
+    /// `recorded`, `booking_not_found`, `dead_lettered`).
+    pub fn count_delivery(&self, route: &str, outcome: &str) {
+        self.deliveries.with_label_values(&[route, outcome]).inc();
     }
 
     /// Records one hand-off of `kind` (e.g. `calendly`, `form`) that took `elapsed`.
@@ -91,6 +110,7 @@ mod tests {
         m.count_request("/webhooks/calendly", 200);
         m.count_request("/webhooks/calendly", 200);
         m.observe_handoff("calendly", Duration::from_millis(30));
+        m.count_delivery("/webhooks/twilio/status", "booking_not_found");
         let text = m.render();
         assert!(
             text.contains("shim_requests_total{route=\"/webhooks/calendly\",status=\"200\"} 2"),
@@ -101,6 +121,12 @@ mod tests {
         assert!(text.contains("le=\"+Inf\"} 1"), "{text}");
         assert!(
             text.contains("shim_handoff_duration_seconds_count{kind=\"calendly\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "shim_deliveries_total{outcome=\"booking_not_found\",route=\"/webhooks/twilio/status\"} 1"
+            ),
             "{text}"
         );
     }

@@ -20,6 +20,11 @@ fn request_id_param() -> Value {
            "schema": {"type": "string", "maxLength": 128}})
 }
 
+fn twilio_signature_param() -> Value {
+    json!({"name": "X-Twilio-Signature", "in": "header", "required": true, "schema": {"type": "string"},
+           "description": "base64 HMAC-SHA1 with the account's auth token over the URL Twilio requested (SHIM_PUBLIC_URL + path + query) and the sorted form parameters"})
+}
+
 fn html(description: &str) -> Value {
     json!({"description": description, "content": {"text/html": {"schema": {"type": "string"}}}})
 }
@@ -121,27 +126,35 @@ pub fn document() -> Value {
                 }
             }},
             "/webhooks/twilio/status": {"post": {
-                "summary": "Twilio: delivery report of a booking's text (StatusCallback)",
+                "summary": "Twilio: delivery report of a booking's text (the StatusCallback the SMS activity asks for)",
                 "security": [{"twilioSignature": []}],
                 "parameters": [
-                    {"name": "booking_id", "in": "query", "required": true, "schema": {"type": "string"}},
-                    {"name": "step", "in": "query", "required": true, "schema": {"type": "string"}}
+                    request_id_param(),
+                    twilio_signature_param(),
+                    {"name": "booking_id", "in": "query", "required": true, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,100}$"}},
+                    {"name": "step", "in": "query", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 256}}
                 ],
                 "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/TwilioStatus"}}}},
                 "responses": {
-                    "204": {"description": "recorded on the booking (or the booking is gone, which changes nothing)"},
-                    "400": {"description": "a parameter is missing or malformed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}}},
-                    "401": error_body(), "503": unavailable()
+                    "200": {"description": "signalled to the booking (outcome recorded), or about a booking that does not exist or has closed, which changes nothing (outcome booking_not_found / booking_closed)",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+                    "400": {"description": "signed, but a parameter is missing or malformed (each named); kept as a dead letter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}}},
+                    "401": error_body(),
+                    "413": {"description": "body over the limit"},
+                    "503": unavailable()
                 }
             }},
             "/webhooks/twilio/inbound": {"post": {
-                "summary": "Twilio: a lead's text reply (STOP opts out, C confirms, X cancels; anything else becomes a dead letter)",
+                "summary": "Twilio: a lead's text reply. STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT turn texts off on every running booking of the number; C, Y, YES, CONFIRM confirm and X cancels the newest; anything else, or a number with no running booking, becomes a dead letter",
                 "security": [{"twilioSignature": []}],
+                "parameters": [request_id_param(), twilio_signature_param()],
                 "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/TwilioInbound"}}}},
                 "responses": {
-                    "200": {"description": "taken; empty TwiML (no automatic answer)", "content": {"text/xml": {"schema": {"type": "string"}}}},
-                    "400": {"description": "MessageSid or From missing, or From is not a phone number", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}}},
-                    "401": error_body(), "503": unavailable()
+                    "200": {"description": "taken, whatever it did (a change the booking refuses included); empty TwiML, so nothing is texted back", "content": {"text/xml": {"schema": {"type": "string"}}}},
+                    "400": {"description": "signed, but MessageSid or From is missing or malformed (each named); kept as a dead letter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}}},
+                    "401": error_body(),
+                    "413": {"description": "body over the limit"},
+                    "503": unavailable()
                 }
             }}
         },
@@ -163,10 +176,11 @@ pub fn document() -> Value {
                     "warnings": {"type": "array", "description": "fields that were wrong without stopping the booking (a phone number that does not parse turns texts off)", "items": {
                         "type": "object", "required": ["field", "message"], "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}},
                 "TwilioStatus": {"type": "object", "required": ["MessageSid", "MessageStatus"], "properties": {
-                    "MessageSid": {"type": "string"}, "MessageStatus": {"type": "string"}, "ErrorCode": {"type": "string"},
+                    "MessageSid": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "MessageStatus": {"type": "string", "pattern": "^[A-Za-z0-9_]{1,32}$"},
+                    "ErrorCode": {"type": "string", "pattern": "^[0-9]*$", "description": "Twilio's error code of an undelivered or failed message"},
                     "AccountSid": {"type": "string"}, "From": {"type": "string"}, "To": {"type": "string"}}},
                 "TwilioInbound": {"type": "object", "required": ["MessageSid", "From"], "properties": {
-                    "MessageSid": {"type": "string"}, "From": {"type": "string", "description": "E.164"}, "To": {"type": "string"},
+                    "MessageSid": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "From": {"type": "string", "description": "E.164"}, "To": {"type": "string"},
                     "Body": {"type": "string"}, "AccountSid": {"type": "string"}}},
                 "DeadLettered": {"type": "object", "required": ["status", "deadLetterId"], "properties": {
                     "status": {"type": "string"}, "deadLetterId": {"type": "string"}}},

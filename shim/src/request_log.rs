@@ -169,17 +169,28 @@ mod tests {
     /// runtime) and returns every line logged meanwhile, as the production formatter writes
     /// it, and the statuses.
     async fn logged(requests: Vec<(&str, String)>) -> (String, Vec<StatusCode>) {
+        let requests = requests
+            .into_iter()
+            .map(|(method, uri)| {
+                axum::http::Request::builder()
+                    .method(method)
+                    .uri(uri)
+                    .body(Body::empty())
+                    .unwrap()
+            })
+            .collect();
+        logged_requests(requests).await
+    }
+
+    async fn logged_requests(
+        requests: Vec<axum::http::Request<Body>>,
+    ) -> (String, Vec<StatusCode>) {
         install_global_capture();
         let captured = Captured::default();
         CAPTURE.with(|c| *c.borrow_mut() = Some(captured.clone()));
         let app = router(state());
         let mut statuses = Vec::new();
-        for (method, uri) in requests {
-            let request = axum::http::Request::builder()
-                .method(method)
-                .uri(uri)
-                .body(Body::empty())
-                .unwrap();
+        for request in requests {
             statuses.push(app.clone().oneshot(request).await.unwrap().status());
         }
         CAPTURE.with(|c| *c.borrow_mut() = None);
@@ -228,6 +239,41 @@ mod tests {
         assert!(log.contains("route=/b/{token}/confirm"), "{log}");
         assert!(log.contains("route=/b/{token}/cancel"), "{log}");
         assert!(log.contains("link refused"), "{log}");
+    }
+
+    #[tokio::test]
+    async fn twilio_routes_log_their_template_and_no_phone_number() {
+        let path = "/webhooks/twilio/inbound";
+        let requests = [
+            "MessageSid=SM1&From=%2B14155550132&Body=STOP",
+            // Not E.164: a field error, which must not quote it whole either.
+            "MessageSid=SM2&From=4155550132&Body=STOP",
+        ]
+        .into_iter()
+        .map(|form| {
+            let params: Vec<(String, String)> = url::form_urlencoded::parse(form.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let signature = booking_proto::twilio_signature::sign(
+                state().config().twilio_auth_token.expose(),
+                &format!("http://shim.test{path}"),
+                &params,
+            );
+            axum::http::Request::post(path)
+                .header("host", "shim.test")
+                .header(crate::twilio::SIGNATURE_HEADER, signature)
+                .body(Body::from(form))
+                .unwrap()
+        })
+        .collect();
+        let (log, statuses) = logged_requests(requests).await;
+        // Authenticated, then refused for want of Temporal.
+        assert_eq!(statuses, [StatusCode::SERVICE_UNAVAILABLE; 2]);
+        assert!(log.contains("route=/webhooks/twilio/inbound"), "{log}");
+        assert!(
+            !log.contains("4155550132"),
+            "a phone number was logged:\n{log}"
+        );
     }
 
     #[tokio::test]

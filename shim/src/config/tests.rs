@@ -336,3 +336,24 @@ fn the_sandbox_twilio_token_is_the_sandboxs() {
     );
     assert!(config.public_url.is_none());
 }
+
+#[test]
+fn in_sandbox_mode_a_twilio_token_and_public_url_set_are_used() {
+    let config = with(&[
+        ("SHIM_TWILIO_AUTH_TOKEN", "own-twilio-token"),
+        ("SHIM_PUBLIC_URL", "https://hooks.example.com/shim/"),
+    ])
+    .unwrap();
+    assert_eq!(config.twilio_auth_token.expose(), "own-twilio-token");
+    // A path prefix is kept (a proxy that strips it still shows Twilio's URL), without the
+    // trailing slash the request's path brings.
+    assert_eq!(
+        config.public_url.as_ref().map(Url::as_str),
+        Some("https://hooks.example.com/shim")
+    );
+    assert!(!format!("{config:?}").contains("own-twilio-token"));
+    assert_eq!(
+        with(&[("SHIM_PUBLIC_URL", "not a url")]).unwrap_err().var,
+        "SHIM_PUBLIC_URL"
+    );
+}

@@ -1,270 +1,212 @@
-//! Twilio's webhooks: delivery reports of the texts bookings send
-//! (`POST /webhooks/twilio/status?booking_id=..&step=..`, the `StatusCallback` the SMS
-//! activity asks for) and the lead's replies (`POST /webhooks/twilio/inbound`, the number's
-//! "A message comes in" webhook). Both are signed with the account's auth token
-//! ([`crate::twilio::verify`]); nothing unsigned reaches Temporal.
+//! `POST /webhooks/twilio/status` and `POST /webhooks/twilio/inbound`: verifies
+//! `X-Twilio-Signature`, checks the form, and hands the delivery to its bookings
+//! ([`crate::twilio`]).
 //!
-//! A reply names only the number it came from, so it reaches the lead's running bookings
-//! through the `LeadPhone` search attribute. STOP turns texts off on every one of them;
-//! `C`/`X` confirm or cancel the newest through the same `request_change` update the lead's
-//! links use, with the reply's `MessageSid` as event and update id, so Twilio's retries change
-//! nothing. A reply no booking can act on is kept as a dead letter. Every accepted reply is
-//! answered with empty TwiML.
+//! Answers: 401 without a valid signature (nothing reaches Temporal); 400 naming each missing
+//! or malformed parameter of a signed delivery, once it is kept as a dead letter; 503 with
+//! `Retry-After` while Temporal does not take it (Twilio retries). Otherwise 200: a status
+//! report's JSON names what became of it (a report about a booking that is gone changes
+//! nothing and is answered 200 all the same), and a reply is answered with empty TwiML as
+//! `text/xml`, whatever it did, so Twilio texts nothing back. Each answer is counted in
+//! `shim_deliveries_total{route,outcome}`.
 
 use axum::{
+    Json,
     body::Bytes,
     extract::State,
-    http::{StatusCode, header},
+    http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
-use booking_proto::{
-    domain::{BookingId, FieldError},
-    phone::PhoneNumber,
-    v1::{
-        CancelSignal, ChangeRequest, ConfirmSignal, SmsOptOutSignal, SmsStatusSignal,
-        change_request::Change,
-    },
-};
+use booking_proto::domain::{BookingId, FieldError};
 use temporalio_client::Client;
 
 use super::{dead_letter, request_id_of};
 use crate::{
     ApiError, ShimState,
-    handoff::HandoffError,
-    twilio::{self, EMPTY_TWIML, Reply, TwilioForm},
+    twilio::{self, EMPTY_TWIML, InboundText, Outcome, StatusReport, TwilioError, TwilioForm},
 };
 
+/// The route templates, as `shim_deliveries_total` and the request log name them.
+pub const STATUS_ROUTE: &str = "/webhooks/twilio/status";
+pub const INBOUND_ROUTE: &str = "/webhooks/twilio/inbound";
+
+pub async fn twilio_status(
+    State(state): State<ShimState>,
+    request: Parts,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let answer = status(&state, &request, &body).await;
+    counted(&state, STATUS_ROUTE, answer)
+}
+
+pub async fn twilio_inbound(
+    State(state): State<ShimState>,
+    request: Parts,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let answer = inbound(&state, &request, &body).await;
+    counted(&state, INBOUND_ROUTE, answer)
+}
+
+async fn status(
+    state: &ShimState,
+    request: &Parts,
+    body: &[u8],
+) -> Result<(Outcome, Response), ApiError> {
+    let form = TwilioForm::parse(body);
+    twilio::verify(state.config(), &request.headers, &request.uri, &form)
+        .map_err(ApiError::Unauthorized)?;
+    let report = StatusReport::parse(request.uri.query(), &form);
+    let client = state.client().await?;
+    let handoff = &state.inner.handoff;
+    handoff
+        .timed("twilio_status", async {
+            let report = match report {
+                Ok(report) => report,
+                Err(errors) => return invalid(state, &client, request, body, errors).await,
+            };
+            let booking = report.booking.clone();
+            let outcome = settle(
+                state,
+                &client,
+                request,
+                body,
+                twilio::deliver_status(handoff, &client, report).await,
+            )
+            .await?;
+            tracing::info!(booking_id = %booking, outcome = outcome.as_str(), "twilio status handed off");
+            Ok((outcome, reported(&booking, outcome)))
+        })
+        .await
+}
+
+async fn inbound(
+    state: &ShimState,
+    request: &Parts,
+    body: &[u8],
+) -> Result<(Outcome, Response), ApiError> {
+    let form = TwilioForm::parse(body);
+    twilio::verify(state.config(), &request.headers, &request.uri, &form)
+        .map_err(ApiError::Unauthorized)?;
+    let text = InboundText::parse(&form);
+    let client = state.client().await?;
+    let handoff = &state.inner.handoff;
+    handoff
+        .timed("twilio_inbound", async {
+            let text = match text {
+                Ok(text) => text,
+                Err(errors) => return invalid(state, &client, request, body, errors).await,
+            };
+            let outcome = settle(
+                state,
+                &client,
+                request,
+                body,
+                twilio::answer_reply(handoff, &client, &text).await,
+            )
+            .await?;
+            tracing::info!(number = %text.from_tail(), reply = text.reply().as_str(), outcome = outcome.as_str(), "twilio reply taken");
+            Ok((outcome, twiml()))
+        })
+        .await
+}
+
+/// The outcome of a hand-off, a delivery no booking can act on kept as a dead letter first.
+async fn settle(
+    state: &ShimState,
+    client: &Client,
+    request: &Parts,
+    body: &[u8],
+    handed_off: Result<Outcome, TwilioError>,
+) -> Result<Outcome, ApiError> {
+    match handed_off {
+        Ok(outcome) => Ok(outcome),
+        Err(TwilioError::Unavailable(why)) => Err(ApiError::Unavailable(why)),
+        Err(TwilioError::Unprocessable(reason)) => {
+            keep(state, client, request, body, reason).await?;
+            Ok(Outcome::DeadLettered)
+        }
+    }
+}
+
+/// A signed delivery with missing or malformed parameters: kept as a dead letter (Twilio
+/// signed it, so it is ours to look at), then answered 400 naming each.
+async fn invalid(
+    state: &ShimState,
+    client: &Client,
+    request: &Parts,
+    body: &[u8],
+    errors: Vec<FieldError>,
+) -> Result<(Outcome, Response), ApiError> {
+    let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let reason = format!(
+        "a signed Twilio webhook with invalid parameters: {}",
+        listed.join("; ")
+    );
+    keep(state, client, request, body, reason).await?;
+    Err(ApiError::Invalid(errors))
+}
+
+/// Keeps the delivery as a dead letter: the request line (a status callback's query names its
+/// booking and step) and the form as received, one letter per distinct delivery.
+async fn keep(
+    state: &ShimState,
+    client: &Client,
+    request: &Parts,
+    body: &[u8],
+    reason: String,
+) -> Result<(), ApiError> {
+    let mut letter = format!("POST {}\n\n", request.uri).into_bytes();
+    letter.extend_from_slice(body);
+    let request_id = request_id_of(&request.extensions);
+    dead_letter(state, client, "twilio", &letter, reason, &request_id).await?;
+    Ok(())
+}
+
+/// Counts the answer in `shim_deliveries_total` and returns it.
+fn counted(
+    state: &ShimState,
+    route: &'static str,
+    answer: Result<(Outcome, Response), ApiError>,
+) -> Result<Response, ApiError> {
+    let outcome = match &answer {
+        Ok((outcome, _)) => *outcome,
+        Err(ApiError::Unauthorized(_)) => Outcome::Unauthorized,
+        Err(ApiError::Invalid(_)) => Outcome::Invalid,
+        // The only other way these routes fail is Temporal not taking the delivery.
+        Err(_) => Outcome::Unavailable,
+    };
+    state.inner.metrics.count_delivery(route, outcome.as_str());
+    answer.map(|(_, response)| response)
+}
+
+/// A status report's answer: Twilio reads only its status; the body is for people and tests.
+fn reported(booking: &BookingId, outcome: Outcome) -> Response {
+    let status = match outcome {
+        Outcome::Recorded => "accepted",
+        Outcome::DeadLettered => "dead_lettered",
+        _ => "ignored",
+    };
+    (
+        StatusCode::OK,
+        Json(serde_json::json!({
+            "status": status,
+            "bookingId": booking.as_str(),
+            "outcome": outcome.as_str(),
+        })),
+    )
+        .into_response()
+}
+
+/// Empty TwiML: taken, and nothing texted back.
 fn twiml() -> Response {
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        [(header::CONTENT_TYPE, "text/xml")],
         EMPTY_TWIML,
     )
         .into_response()
 }
 
-/// The query of a status callback: which booking and step the text was for.
-fn callback_target(query: Option<&str>) -> Result<(BookingId, String), Vec<FieldError>> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let mut errors = Vec::new();
-    let booking = match get("booking_id").map(|raw| BookingId::parse(&raw)) {
-        Some(Ok(id)) => Some(id),
-        Some(Err(m)) => {
-            errors.push(FieldError::new("booking_id", m));
-            None
-        }
-        None => {
-            errors.push(FieldError::new("booking_id", "is required in the query"));
-            None
-        }
-    };
-    let step = get("step");
-    if step.is_none() {
-        errors.push(FieldError::new("step", "is required in the query"));
-    }
-    match (booking, step) {
-        (Some(booking), Some(step)) if errors.is_empty() => Ok((booking, step)),
-        _ => Err(errors),
-    }
-}
-
-pub async fn twilio_status(
-    State(state): State<ShimState>,
-    request: axum::http::request::Parts,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let form = TwilioForm::parse(&body);
-    twilio::verify(state.config(), &request.headers, &request.uri, &form)
-        .map_err(ApiError::Unauthorized)?;
-    let (booking, step) = callback_target(request.uri.query()).map_err(ApiError::Invalid)?;
-    let mut errors = Vec::new();
-    let sid = form.required("MessageSid").map_err(|e| errors.push(e)).ok();
-    let status = form
-        .required("MessageStatus")
-        .map_err(|e| errors.push(e))
-        .ok();
-    let error_code = match form
-        .get("ErrorCode")
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        None => 0,
-        Some(raw) => raw.parse::<u32>().unwrap_or_else(|_| {
-            errors.push(FieldError::new(
-                "ErrorCode",
-                format!("{raw:?} is not a number"),
-            ));
-            0
-        }),
-    };
-    let (Some(sid), Some(status)) = (sid, status) else {
-        return Err(ApiError::Invalid(errors));
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::Invalid(errors));
-    }
-    let signal = SmsStatusSignal {
-        event_id: format!("twilio-status:{sid}:{status}"),
-        message_sid: sid.to_owned(),
-        step,
-        status: status.to_owned(),
-        error_code,
-    };
-    let client = state.client().await?;
-    let handoff = &state.inner.handoff;
-    match handoff
-        .timed(
-            "twilio_status",
-            handoff.sms_status(&client, &booking, signal),
-        )
-        .await
-    {
-        Ok(()) => {}
-        // A report on a booking that is gone changes nothing anyone could act on: answered 200
-        // so Twilio stops calling, and logged.
-        Err(HandoffError::NotFound | HandoffError::Closed) => {
-            tracing::warn!(booking_id = %booking, %status, "text status for a booking that is not running; ignored");
-        }
-        Err(other) => return Err(other.into()),
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-pub async fn twilio_inbound(
-    State(state): State<ShimState>,
-    request: axum::http::request::Parts,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let request_id = request_id_of(&request.extensions);
-    let form = TwilioForm::parse(&body);
-    twilio::verify(state.config(), &request.headers, &request.uri, &form)
-        .map_err(ApiError::Unauthorized)?;
-    let mut errors = Vec::new();
-    let sid = form.required("MessageSid").map_err(|e| errors.push(e)).ok();
-    let from = match form.required("From") {
-        Ok(raw) => PhoneNumber::parse(raw)
-            .map_err(|m| errors.push(FieldError::new("From", m)))
-            .ok(),
-        Err(e) => {
-            errors.push(e);
-            None
-        }
-    };
-    let (Some(sid), Some(from)) = (sid, from) else {
-        return Err(ApiError::Invalid(errors));
-    };
-    let text = form.get("Body").unwrap_or_default();
-    let client = state.client().await?;
-    let handoff = &state.inner.handoff;
-    let bookings = handoff
-        .timed(
-            "twilio_inbound",
-            handoff.running_bookings_for_phone(&client, &from),
-        )
-        .await?;
-    let tail = twilio::last_digits(from.as_str());
-    let reply = Reply::of(text);
-    let Some(newest) = bookings.first() else {
-        let reason = format!("a text from {tail} with no running booking for that number");
-        return keep(&state, &client, &body, reason, &request_id).await;
-    };
-    match reply {
-        Reply::OptOut => {
-            for booking in &bookings {
-                let signal = SmsOptOutSignal {
-                    event_id: sid.to_owned(),
-                    reason: format!("the lead replied {:?}", text.trim()),
-                };
-                match handoff.sms_opt_out(&client, booking, signal).await {
-                    Ok(()) | Err(HandoffError::NotFound | HandoffError::Closed) => {}
-                    Err(other) => return Err(other.into()),
-                }
-            }
-            tracing::info!(number = %tail, bookings = bookings.len(), "lead opted out of texts");
-        }
-        Reply::Confirm | Reply::Cancel => {
-            let change = if reply == Reply::Confirm {
-                Change::Confirm(ConfirmSignal {
-                    event_id: sid.to_owned(),
-                })
-            } else {
-                Change::Cancel(CancelSignal {
-                    event_id: sid.to_owned(),
-                    reason: "the lead replied X by text".into(),
-                    cancelled_by: "lead".into(),
-                })
-            };
-            let change = ChangeRequest {
-                change: Some(change),
-            };
-            match handoff
-                .request_change(&client, newest, change, sid.to_owned())
-                .await
-            {
-                Ok(accepted) => {
-                    tracing::info!(booking_id = %newest, duplicate = accepted.duplicate, ?reply, "text reply applied");
-                }
-                // The lead asked for something the booking no longer allows (confirming a
-                // cancelled tour): the booking recorded nothing, and there is nothing to retry.
-                Err(HandoffError::Refused(reason)) => {
-                    tracing::info!(booking_id = %newest, %reason, ?reply, "text reply refused by the booking");
-                }
-                Err(HandoffError::NotFound | HandoffError::Closed) => {
-                    let reason = format!("a text reply from {tail} for a booking that just closed");
-                    return keep(&state, &client, &body, reason, &request_id).await;
-                }
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Reply::Other => {
-            let reason = format!(
-                "a text from {tail} the engine does not understand (booking {newest}); a person should read it"
-            );
-            return keep(&state, &client, &body, reason, &request_id).await;
-        }
-    }
-    Ok(twiml())
-}
-
-/// Keeps a signed reply no booking acted on as a dead letter, answered as taken.
-async fn keep(
-    state: &ShimState,
-    client: &Client,
-    body: &[u8],
-    reason: String,
-    request_id: &str,
-) -> Result<Response, ApiError> {
-    dead_letter(state, client, "twilio", body, reason, request_id).await?;
-    Ok(twiml())
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_status_callback_names_its_booking_and_step_in_the_query() {
-        let (booking, step) = callback_target(Some(
-            "booking_id=bk-1&step=tour-reminder-1h%402026-12-01T15%3A00%3A00Z",
-        ))
-        .unwrap();
-        assert_eq!(booking.as_str(), "bk-1");
-        assert_eq!(step, "tour-reminder-1h@2026-12-01T15:00:00Z");
-        let fields: Vec<String> = callback_target(None)
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
-        assert_eq!(fields, ["booking_id", "step"]);
-        assert!(callback_target(Some("booking_id=bad id&step=s")).is_err());
-    }
-}
+mod tests;
