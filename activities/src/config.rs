@@ -45,10 +45,14 @@
 //! | `BOOKINGS_HUBSPOT_TOKEN` (`_FILE`) | sandbox token | **required** | HubSpot private-app token (secret) |
 //! | `BOOKINGS_CALENDLY_URL` | `{sandbox}/calendly` | `https://api.calendly.com` | Calendly v2 base |
 //! | `BOOKINGS_CALENDLY_TOKEN` (`_FILE`) | sandbox token | **required** | Calendly personal access token (secret) |
+//! | `BOOKINGS_ACUITY_URL` | `{sandbox}/acuity` | `https://acuityscheduling.com` | Acuity Scheduling base (`/api/v1/...`) |
+//! | `BOOKINGS_ACUITY_USER_ID` (`_FILE`) | sandbox user | optional⁴ | Acuity user id, the API's Basic auth user |
+//! | `BOOKINGS_ACUITY_API_KEY` (`_FILE`) | sandbox key | optional⁴ | Acuity API key (secret); also the key of Acuity's webhook signatures |
 //!
 //! ¹ when some calendar (the default or an agent's) is a `google:` one; ² when one is a
 //! `microsoft:` one; ³ unless `BOOKINGS_TWILIO_MESSAGING_SERVICE_SID` is set (setting both is
-//! an error). The names `BOOKINGS_GOOGLE_CALENDAR_ID` and
+//! an error); ⁴ both or neither: neither set turns Acuity off (its webhooks are refused,
+//! reconciliation skips it). The names `BOOKINGS_GOOGLE_CALENDAR_ID` and
 //! `BOOKINGS_GOOGLE_AGENT_CALENDARS` of earlier versions are refused with the new name, so a
 //! stale deployment fails at start instead of sending every agent's tours to one calendar.
 
@@ -322,6 +326,14 @@ pub struct CalendlyConfig {
     pub token: Secret,
 }
 
+/// Acuity Scheduling API v1 (Basic auth: user id and API key; the key also signs webhooks).
+#[derive(Debug, Clone)]
+pub struct AcuityConfig {
+    pub base_url: Url,
+    pub user_id: String,
+    pub api_key: Secret,
+}
+
 /// SendGrid v3 (`POST {base_url}/v3/mail/send`).
 #[derive(Debug, Clone)]
 pub struct SendGridConfig {
@@ -367,6 +379,9 @@ pub struct ProvidersConfig {
     pub microsoft_identity: Option<MicrosoftIdentityConfig>,
     pub hubspot: HubSpotConfig,
     pub calendly: CalendlyConfig,
+    /// `None` outside sandbox mode when neither Acuity variable is set: Acuity is then not a
+    /// source (its webhooks are refused, reconciliation skips it).
+    pub acuity: Option<AcuityConfig>,
 }
 
 /// Default base URLs of the real providers (production mode).
@@ -377,6 +392,7 @@ const MICROSOFT_GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
 const MICROSOFT_LOGIN_URL: &str = "https://login.microsoftonline.com";
 const HUBSPOT_URL: &str = "https://api.hubapi.com";
 const CALENDLY_URL: &str = "https://api.calendly.com";
+const ACUITY_URL: &str = "https://acuityscheduling.com";
 const TWILIO_URL: &str = "https://api.twilio.com";
 
 impl ProvidersConfig {
@@ -438,6 +454,7 @@ impl ProvidersConfig {
                 token: env.secret("BOOKINGS_HUBSPOT_TOKEN", "sandbox-hubspot-token")?,
             },
             calendly: CalendlyConfig::read(&env)?,
+            acuity: AcuityConfig::read(&env)?,
             twilio: TwilioConfig::read(&env)?,
         };
         env.finish()?;
@@ -452,6 +469,9 @@ impl ProvidersConfig {
             self.calendly.token.clone(),
             self.twilio.auth_token.clone(),
         ];
+        if let Some(acuity) = &self.acuity {
+            secrets.push(acuity.api_key.clone());
+        }
         if let Some(google) = &self.google_oauth {
             secrets.extend([google.client_secret.clone(), google.refresh_token.clone()]);
         }
@@ -586,6 +606,38 @@ impl CalendlyConfig {
             base_url: env.provider_url("BOOKINGS_CALENDLY_URL", "calendly", CALENDLY_URL)?,
             token: env.secret("BOOKINGS_CALENDLY_TOKEN", "sandbox-calendly-token")?,
         })
+    }
+}
+
+impl AcuityConfig {
+    /// The Acuity settings alone, read exactly as [`ProvidersConfig::from_lookup`] reads them
+    /// (mode included): the shim verifies webhooks and reads appointments with them.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let env = Env::new(&lookup)?;
+        let config = Self::read(&env)?;
+        env.finish()?;
+        Ok(config)
+    }
+
+    /// Acuity is optional: outside sandbox mode, neither variable set means no Acuity; one
+    /// without the other is a missing secret, never half a configuration.
+    fn read(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
+        const USER: &str = "BOOKINGS_ACUITY_USER_ID";
+        const KEY: &str = "BOOKINGS_ACUITY_API_KEY";
+        if env.sandbox.is_none()
+            && read_secret(env.lookup, USER)?.is_none()
+            && read_secret(env.lookup, KEY)?.is_none()
+        {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            base_url: env.provider_url("BOOKINGS_ACUITY_URL", "acuity", ACUITY_URL)?,
+            // Not secret, but the sandbox's user is as useless to a real account as its key.
+            user_id: env.secret(USER, "sandbox-acuity-user")?.expose().to_owned(),
+            api_key: env.secret(KEY, "sandbox-acuity-key")?,
+        }))
     }
 }
 

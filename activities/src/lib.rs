@@ -7,13 +7,16 @@
 //! only code that knows OAuth; [`http`] sends, times and logs every provider request, with
 //! secrets masked by [`redact`].
 
+pub mod acuity;
 pub mod booking;
 pub mod calendar;
 pub mod config;
 pub mod crm;
 pub mod email;
 pub mod error;
+pub mod feeds;
 pub mod http;
+pub mod ical;
 pub mod inputs;
 pub mod policy;
 pub mod reconcile;
@@ -23,6 +26,7 @@ pub mod secret;
 pub mod sent_marker;
 pub mod settings_cli;
 pub mod sms;
+pub mod sources;
 pub mod token;
 
 pub use booking::BookingActivities;

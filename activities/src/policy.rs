@@ -93,7 +93,9 @@ impl Default for PolicyTable {
                     let policy = match *name {
                         activity::LIST_SCHEDULED_CHANGES
                         | activity::LIST_CALENDAR_CHANGES
-                        | activity::BOOKING_VIEWS => ActivityPolicy::provider_listing(),
+                        | activity::BOOKING_VIEWS
+                        | activity::LIST_ACUITY_APPOINTMENTS
+                        | activity::FETCH_FEED => ActivityPolicy::provider_listing(),
                         _ => ActivityPolicy::provider_call(),
                     };
                     ((*name).to_owned(), policy)
@@ -150,6 +152,9 @@ pub mod activity {
     pub const BOOKING_VIEWS: &str = "booking_views";
     pub const APPLY_BOOKING_COMMAND: &str = "apply_booking_command";
     pub const KEEP_CALENDAR_POSITIONS: &str = "keep_calendar_positions";
+    pub const KEEP_FEED_STATE: &str = "keep_feed_state";
+    pub const LIST_ACUITY_APPOINTMENTS: &str = "list_acuity_appointments";
+    pub const FETCH_FEED: &str = "fetch_feed";
 
     /// Every registered activity (each has an entry in the default table).
     pub const ALL: &[&str] = &[
@@ -167,6 +172,9 @@ pub mod activity {
         BOOKING_VIEWS,
         APPLY_BOOKING_COMMAND,
         KEEP_CALENDAR_POSITIONS,
+        KEEP_FEED_STATE,
+        LIST_ACUITY_APPOINTMENTS,
+        FETCH_FEED,
     ];
 }
 

@@ -30,6 +30,7 @@ use crate::{
         microsoft::{DeltaItem, DeltaPosition},
     },
     error::ProviderError,
+    feeds::{FeedStateKept, KeepFeedStateInput},
     policy::activity,
 };
 
@@ -144,6 +145,13 @@ pub trait BookingDirectory: Send + Sync + fmt::Debug {
 
     /// Hands a repair to the booking (signal-with-start, existing booking reused).
     fn apply(&self, command: BookingCommand) -> BoxFuture<'_, Result<Applied, DirectoryError>>;
+
+    /// Writes what a feed's poll learned into the feed's schedule input (see
+    /// [`crate::feeds`]); the feed's configuration is left as it is.
+    fn keep_feed_state(
+        &self,
+        input: KeepFeedStateInput,
+    ) -> BoxFuture<'_, Result<FeedStateKept, DirectoryError>>;
 }
 
 /// `list_calendar_changes`: every event with a booking id changed since `updated_min`
@@ -408,6 +416,20 @@ impl ReconcileActivities {
     ) -> Result<PositionsKept, ActivityError> {
         self.directory
             .keep_calendar_positions(input)
+            .await
+            .map_err(DirectoryError::into_activity_error)
+    }
+
+    /// Keeps what a feed's scheduled poll learned in the feed's schedule, for its next run.
+    /// Idempotent: it writes the same knowledge again.
+    #[activity(name = activity::KEEP_FEED_STATE)]
+    pub async fn keep_feed_state(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: KeepFeedStateInput,
+    ) -> Result<FeedStateKept, ActivityError> {
+        self.directory
+            .keep_feed_state(input)
             .await
             .map_err(DirectoryError::into_activity_error)
     }

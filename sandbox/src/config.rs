@@ -85,6 +85,17 @@ pub struct SandboxConfig {
     /// Delay before the first status-callback retry; doubles per further failure.
     pub twilio_callback_retry_base: Duration,
 
+    /// Acuity user id (HTTP Basic user).
+    pub acuity_user_id: String,
+    /// Acuity API key (HTTP Basic password; signs `X-Acuity-Signature`).
+    pub acuity_api_key: String,
+    /// Where Acuity webhooks go; `None` until set through the control API.
+    pub acuity_webhook_url: Option<String>,
+    /// Attempts per Acuity webhook, the first included.
+    pub acuity_webhook_attempts: u32,
+    /// Delay before the first Acuity webhook retry; doubles per further failure.
+    pub acuity_webhook_retry_base: Duration,
+
     /// Most recent provider requests kept in the request log.
     pub request_log_capacity: usize,
 }
@@ -123,6 +134,11 @@ impl Default for SandboxConfig {
             twilio_status_delay: Duration::from_millis(200),
             twilio_callback_attempts: 4,
             twilio_callback_retry_base: Duration::from_millis(500),
+            acuity_user_id: defaults::ACUITY_USER_ID.to_owned(),
+            acuity_api_key: defaults::ACUITY_API_KEY.to_owned(),
+            acuity_webhook_url: None,
+            acuity_webhook_attempts: 5,
+            acuity_webhook_retry_base: Duration::from_millis(500),
             request_log_capacity: 100_000,
         }
     }

@@ -80,6 +80,8 @@ pub fn router() -> Router<Shared> {
         .nest("/calendly", crate::calendly::control::router())
         .nest("/microsoft", crate::microsoft::control::router())
         .nest("/twilio", crate::twilio::control::router())
+        .nest("/acuity", crate::acuity::control_router())
+        .nest("/ical", crate::ical::control_router())
         .fallback(|| async { ControlError::not_found("no such control endpoint") })
 }
 

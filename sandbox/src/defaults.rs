@@ -37,6 +37,10 @@ pub const MICROSOFT_CLIENT_ID: &str = "00000000-0000-4000-8000-5a4db0c11e47";
 pub const MICROSOFT_CLIENT_SECRET: &str = "sandbox-microsoft-client-secret";
 /// The scope of the client-credentials grant for Microsoft Graph.
 pub const MICROSOFT_GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+/// Acuity user id: the HTTP Basic user of every `/acuity/api/v1/...` call.
+pub const ACUITY_USER_ID: &str = "sandbox-acuity-user";
+/// Acuity API key: the HTTP Basic password, and the key of `X-Acuity-Signature`.
+pub const ACUITY_API_KEY: &str = "sandbox-acuity-key";
 /// Account SID of the Twilio stand-in: the HTTP Basic user of every `/twilio/2010-04-01/...`
 /// call and the `{AccountSid}` of its paths (`AC` and 32 hex digits, as Twilio's).
 pub const TWILIO_ACCOUNT_SID: &str = "AC5a4db0c11e47000000000000005a4db0";

@@ -243,6 +243,7 @@
 //!   them); webhook subscription management through the API (the subscription is
 //!   configured through the control API instead).
 
+mod acuity;
 mod body;
 mod calendly;
 mod client;
@@ -254,6 +255,7 @@ mod faults;
 mod google_calendar;
 mod google_oauth;
 mod hubspot;
+mod ical;
 mod microsoft;
 mod ratelimit;
 mod request_log;

@@ -84,6 +84,13 @@ struct Args {
     /// Time between a text's status changes (queued, sent, delivered), in milliseconds.
     #[arg(long, env = "SANDBOX_TWILIO_STATUS_DELAY_MS", default_value_t = 200)]
     twilio_status_delay_ms: u64,
+    /// Where Acuity webhooks are POSTed.
+    #[arg(long, env = "SANDBOX_ACUITY_WEBHOOK")]
+    acuity_webhook: Option<String>,
+    #[arg(long, env = "SANDBOX_ACUITY_USER_ID", default_value = defaults::ACUITY_USER_ID)]
+    acuity_user_id: String,
+    #[arg(long, env = "SANDBOX_ACUITY_API_KEY", default_value = defaults::ACUITY_API_KEY)]
+    acuity_api_key: String,
     /// Log as JSON lines.
     #[arg(long, env = "SANDBOX_LOG_JSON")]
     log_json: bool,
@@ -117,6 +124,9 @@ impl Args {
             twilio_from_number: self.twilio_from_number,
             twilio_inbound_webhook_url: self.twilio_inbound_webhook,
             twilio_status_delay: Duration::from_millis(self.twilio_status_delay_ms),
+            acuity_webhook_url: self.acuity_webhook,
+            acuity_user_id: self.acuity_user_id,
+            acuity_api_key: self.acuity_api_key,
             ..SandboxConfig::default()
         }
     }

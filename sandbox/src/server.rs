@@ -132,6 +132,8 @@ pub fn app(state: Shared) -> Router {
         .nest("/sendgrid", crate::sendgrid::router())
         .nest("/calendly", crate::calendly::router())
         .nest("/twilio", crate::twilio::router())
+        .nest("/acuity", crate::acuity::router())
+        .nest("/ical", crate::ical::router())
         .nest("/microsoft/login", crate::microsoft::login_router())
         .nest(crate::microsoft::GRAPH_PREFIX, crate::microsoft::graph_router())
         .nest("/_sandbox", crate::control::router())
@@ -193,6 +195,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
     let saver =
         snapshot_path.map(|path| tokio::spawn(snapshot::run_saver(state.clone(), path, debounce)));
     crate::calendly::webhooks::resume_pending(&state);
+    crate::acuity::webhooks::resume_pending(&state);
     tracing::info!(%addr, %base_url, "sandbox listening");
     Ok(RunningSandbox {
         addr,

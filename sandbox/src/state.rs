@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 
+use crate::acuity::AcuityState;
 use crate::calendly::CalendlyState;
 use crate::config::SandboxConfig;
 use crate::faults::Faults;
@@ -35,6 +36,8 @@ pub struct Providers {
     pub calendly: CalendlyState,
     pub microsoft: MicrosoftState,
     pub twilio: TwilioState,
+    pub acuity: AcuityState,
+    pub ical: crate::ical::IcalState,
 }
 
 impl Providers {
@@ -53,6 +56,7 @@ impl Providers {
         self.calendly.apply_config(config);
         self.microsoft.apply_config(config);
         self.twilio.apply_config(config);
+        self.acuity.apply_config(config);
     }
 }
 

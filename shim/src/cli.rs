@@ -52,6 +52,22 @@ pub const SETTINGS: &[Setting] = &[
         "SHIM_CALENDLY_SIGNING_KEY_PREVIOUS_FILE",
         "File holding the previous Calendly signing key",
     ),
+    setting(
+        "BOOKINGS_ACUITY_URL",
+        "Acuity Scheduling API base URL [default: https://acuityscheduling.com]",
+    ),
+    setting(
+        "BOOKINGS_ACUITY_USER_ID",
+        "Acuity user id (the API's Basic auth user)",
+    ),
+    secret(
+        "BOOKINGS_ACUITY_API_KEY",
+        "Acuity API key, which also signs Acuity's webhooks (or BOOKINGS_ACUITY_API_KEY_FILE)",
+    ),
+    setting(
+        "BOOKINGS_ACUITY_API_KEY_FILE",
+        "File holding the Acuity API key",
+    ),
     secret(
         "SHIM_TWILIO_AUTH_TOKEN",
         "Twilio auth token, which signs Twilio's webhooks (or SHIM_TWILIO_AUTH_TOKEN_FILE)",

@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use booking_activities::{
-    config::{self as providers, CalendlyConfig, Mode, SANDBOX_MODE_VAR},
+    config::{self as providers, AcuityConfig, CalendlyConfig, Mode, SANDBOX_MODE_VAR},
     secret::Secret,
 };
 use url::Url;
@@ -104,6 +104,11 @@ pub struct ShimConfig {
     /// Calendly API (`BOOKINGS_CALENDLY_URL`, `BOOKINGS_CALENDLY_TOKEN`, as the worker reads
     /// them): the shim follows reschedule chains through it.
     pub calendly: CalendlyConfig,
+    /// Acuity Scheduling API (`BOOKINGS_ACUITY_URL`, `BOOKINGS_ACUITY_USER_ID`,
+    /// `BOOKINGS_ACUITY_API_KEY`, as the worker reads them): the API key also signs Acuity's
+    /// webhooks, and the shim reads each webhook's appointment through the API. `None`
+    /// outside sandbox mode when neither is set: Acuity's webhooks are then refused (401).
+    pub acuity: Option<AcuityConfig>,
     /// `SHIM_TWILIO_AUTH_TOKEN`: the Twilio account's auth token, which signs every Twilio
     /// webhook. Required outside sandbox mode; in sandbox mode the sandbox's.
     pub twilio_auth_token: Secret,
@@ -265,6 +270,7 @@ impl ShimConfig {
                 DEFAULT_MAX_IN_FLIGHT_REQUESTS as u64,
             )? as usize,
             calendly: secrets.calendly,
+            acuity: secrets.acuity,
             twilio_auth_token: secrets.twilio_auth_token,
             public_url,
         })
@@ -279,6 +285,7 @@ struct Secrets {
     operator_token: Option<Secret>,
     link_secret: Secret,
     calendly: CalendlyConfig,
+    acuity: Option<AcuityConfig>,
     twilio_auth_token: Secret,
 }
 
@@ -354,6 +361,10 @@ impl Secrets {
         if let Err(providers::ConfigError::Missing { vars }) = &calendly {
             missing.extend(vars.iter().map(|var| (*var, *var)));
         }
+        let acuity = AcuityConfig::from_lookup(get);
+        if let Err(providers::ConfigError::Missing { vars }) = &acuity {
+            missing.extend(vars.iter().map(|var| (*var, *var)));
+        }
         if let Some(&(var, _)) = missing.first() {
             let labels: Vec<&str> = missing.iter().map(|(_, label)| *label).collect();
             return Err(ConfigError {
@@ -367,6 +378,7 @@ impl Secrets {
             });
         }
         let calendly = calendly?;
+        let acuity = acuity?;
         // Past this point anything still unset is allowed because this is sandbox mode.
         let mut calendly_signing_keys =
             vec![signing_key.unwrap_or_else(|| Secret::new(SANDBOX_SIGNING_KEY))];
@@ -389,6 +401,7 @@ impl Secrets {
             operator_token,
             link_secret,
             calendly,
+            acuity,
             twilio_auth_token: twilio_auth_token
                 .unwrap_or_else(|| Secret::new(SANDBOX_TWILIO_AUTH_TOKEN)),
         })

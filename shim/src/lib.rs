@@ -33,6 +33,7 @@
 //! requests in flight ([`in_flight`]), a body deadline, and a bounded, single-flight cache in
 //! front of the seat counter's workflow queries ([`availability`]).
 
+pub mod acuity;
 pub mod availability;
 pub mod calendly;
 pub mod cli;
@@ -59,7 +60,9 @@ use axum::{
     http::HeaderName,
     routing::{get, post},
 };
-use booking_activities::{http::Http, redact::Redactor, scheduler::client::CalendlyClient};
+use booking_activities::{
+    acuity::client::AcuityClient, http::Http, redact::Redactor, scheduler::client::CalendlyClient,
+};
 use temporalio_client::Client;
 use tokio::sync::RwLock;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -91,6 +94,8 @@ struct Inner {
     config: ShimConfig,
     handoff: Handoff,
     chains: Chains,
+    /// `None` when Acuity is not configured.
+    acuity: Option<AcuityClient>,
     metrics: Arc<Metrics>,
     seats: availability::AvailabilityCache,
     retry_after: RetryAfter,
@@ -105,7 +110,8 @@ impl Default for ShimState {
 
 impl ShimState {
     pub fn new(config: ShimConfig) -> Self {
-        let secrets = vec![config.calendly.token.clone()];
+        let mut secrets = vec![config.calendly.token.clone()];
+        secrets.extend(config.acuity.as_ref().map(|a| a.api_key.clone()));
         let http = Http::new(
             reqwest::Client::builder()
                 .timeout(config.handoff_timeout)
@@ -113,7 +119,11 @@ impl ShimState {
                 .unwrap_or_default(),
             Redactor::new(secrets),
         );
-        let chains = Chains::new(CalendlyClient::new(http, config.calendly.clone()));
+        let chains = Chains::new(CalendlyClient::new(http.clone(), config.calendly.clone()));
+        let acuity = config
+            .acuity
+            .as_ref()
+            .map(|acuity| AcuityClient::new(acuity, http));
         let seats = availability::AvailabilityCache::from_config(&config);
         let metrics = Arc::new(Metrics::default());
         let handoff = Handoff {
@@ -128,6 +138,7 @@ impl ShimState {
                 config,
                 handoff,
                 chains,
+                acuity,
                 metrics,
                 seats,
             }),
@@ -187,6 +198,7 @@ pub fn router(state: ShimState) -> Router {
             post(routes::calendly::calendly_webhook),
         )
         .route("/webhooks/form", post(routes::form::form_webhook))
+        .route("/webhooks/acuity", post(routes::acuity::acuity_webhook))
         .route(
             "/webhooks/twilio/status",
             post(routes::twilio::twilio_status),

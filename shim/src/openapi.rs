@@ -98,6 +98,32 @@ pub fn document() -> Value {
                     "503": unavailable()
                 }
             }},
+            "/webhooks/acuity": {"post": {
+                "summary": "Acuity Scheduling webhook (appointment.scheduled, .rescheduled, .canceled, .changed); the shim reads the appointment through Acuity's API",
+                "security": [{"acuitySignature": []}],
+                "parameters": [
+                    request_id_param(),
+                    {"name": "X-Acuity-Signature", "in": "header", "required": true, "schema": {"type": "string"},
+                     "description": "base64 HMAC-SHA256 of the raw body with the account's API key"}
+                ],
+                "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "required": ["action", "id"],
+                    "properties": {
+                        "action": {"type": "string", "enum": ["appointment.scheduled", "appointment.rescheduled", "appointment.canceled", "appointment.changed"]},
+                        "id": {"type": "integer", "minimum": 1},
+                        "calendarID": {"type": "integer", "minimum": 1},
+                        "appointmentTypeID": {"type": "integer", "minimum": 1}
+                    }
+                }}}},
+                "responses": {
+                    "200": {"description": "handed to the booking acuity-<id>", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+                    "202": {"description": "signed, but the appointment cannot become a booking: kept as a dead letter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeadLettered"}}}},
+                    "400": {"description": "signed, with invalid fields (kept as a dead letter)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}}},
+                    "401": error_body(),
+                    "413": {"description": "body over the limit"},
+                    "503": unavailable()
+                }
+            }},
             "/q/{token}": {"get": {
                 "summary": "questionnaire link: records the visit, then redirects",
                 "parameters": [{"name": "token", "in": "path", "required": true, "schema": {"type": "string"}}],
@@ -162,6 +188,8 @@ pub fn document() -> Value {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "standardWebhooks": {"type": "apiKey", "in": "header", "name": "webhook-signature"},
+                "acuitySignature": {"type": "apiKey", "in": "header", "name": "X-Acuity-Signature",
+                                    "description": "base64 HMAC-SHA256 of the raw body with the Acuity API key"},
                 "twilioSignature": {"type": "apiKey", "in": "header", "name": "X-Twilio-Signature",
                     "description": "base64 HMAC-SHA1 with the account's auth token over the full URL (SHIM_PUBLIC_URL + path + query) and the sorted form parameters"}
             },

@@ -10,6 +10,7 @@
 pub mod booking_client;
 pub mod demo;
 pub mod dev_server;
+pub mod feeds;
 pub mod operator;
 pub mod schedule;
 pub mod supervisor;

@@ -65,6 +65,8 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
             format!("{shim_url}/webhooks/calendly"),
             "--twilio-inbound-webhook".to_owned(),
             format!("{shim_url}/webhooks/twilio/inbound"),
+            "--acuity-webhook".to_owned(),
+            format!("{shim_url}/webhooks/acuity"),
         ],
         &[],
     )?;

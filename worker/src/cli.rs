@@ -157,6 +157,22 @@ pub const SETTINGS: &[Setting] = &[
         "File holding the Calendly token",
     ),
     setting(
+        "BOOKINGS_ACUITY_URL",
+        "Acuity Scheduling API base URL [default: https://acuityscheduling.com]",
+    ),
+    setting(
+        "BOOKINGS_ACUITY_USER_ID",
+        "Acuity user id (the API's Basic auth user)",
+    ),
+    secret(
+        "BOOKINGS_ACUITY_API_KEY",
+        "Acuity API key (or BOOKINGS_ACUITY_API_KEY_FILE)",
+    ),
+    setting(
+        "BOOKINGS_ACUITY_API_KEY_FILE",
+        "File holding the Acuity API key",
+    ),
+    setting(
         "BOOKINGS_WORKER_MAX_CACHED_WORKFLOWS",
         "Bookings kept in memory between tasks (sticky cache) [default: SDK]",
     ),

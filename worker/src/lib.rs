@@ -197,6 +197,7 @@ pub fn build_worker(
             &config.task_queue,
         )),
     );
+    let source_activities = booking_activities::sources::SourceActivities::new(&config.providers)?;
     let ledger_calls = ledger::LedgerCalls::new(
         client.clone(),
         &config.task_queue,
@@ -215,6 +216,9 @@ pub fn build_worker(
         .register_workflow::<booking_workflows::reconcile::ReconcileWorkflow>()
         .map_err(|e| WorkerError::Build(e.to_string()))?
         .register_activities(reconcile_activities)
+        .register_workflow::<booking_workflows::feeds::FeedPollWorkflow>()
+        .map_err(|e| WorkerError::Build(e.to_string()))?
+        .register_activities(source_activities)
         .build();
     config.tuning.apply(&mut options);
     Worker::new(runtime, client, options).map_err(|e| WorkerError::Build(e.to_string()))

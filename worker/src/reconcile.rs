@@ -3,12 +3,17 @@
 
 use std::time::Duration;
 
-use booking_activities::reconcile::{
-    Applied, BookingCommand, BookingDirectory, DirectoryError, KeepPositionsInput, PositionsKept,
+use booking_activities::{
+    feeds::{FeedPollInput, FeedStateKept, KeepFeedStateInput},
+    reconcile::{
+        Applied, BookingCommand, BookingDirectory, DirectoryError, KeepPositionsInput,
+        PositionsKept,
+    },
 };
 use booking_proto::{domain::BookingId, v1::BookingSnapshot};
 use booking_workflows::{
     booking::client::{BookingCallError, BookingClient, OnExisting, Started, StartingSignal},
+    feeds::FeedPollWorkflow,
     reconcile::{ReconcileConfig, ReconcileWorkflow, SCHEDULE_ID, WORKFLOW_ID_PREFIX},
 };
 use futures::{FutureExt, future::BoxFuture};
@@ -122,7 +127,74 @@ impl TemporalDirectory {
     }
 }
 
+impl TemporalDirectory {
+    /// Replaces the knowledge in the feed's schedule input, keeping the configuration an
+    /// operator may have changed meanwhile, and clears a one-off `--accept-drop`.
+    async fn keep_feed(&self, input: KeepFeedStateInput) -> Result<FeedStateKept, DirectoryError> {
+        if !input
+            .run_workflow_id
+            .starts_with(&format!("{}-", input.feed.run_id_prefix()))
+        {
+            return Ok(FeedStateKept::NotScheduled);
+        }
+        let unavailable = |e: &dyn std::fmt::Display| DirectoryError::Unavailable(e.to_string());
+        let handle = self.client().get_schedule_handle(input.feed.schedule_id());
+        let description = match handle.describe(Default::default()).await {
+            Ok(d) => d,
+            Err(temporalio_client::schedules::ScheduleError::Rpc(status))
+                if status.code() == Code::NotFound =>
+            {
+                return Ok(FeedStateKept::NotScheduled);
+            }
+            Err(e) => return Err(unavailable(&e)),
+        };
+        let temporalio_client::schedules::ScheduleDescriptionAction::StartWorkflow(action) =
+            description.action()
+        else {
+            return Ok(FeedStateKept::NotScheduled);
+        };
+        if action.workflow_type() != booking_workflows::feeds::WORKFLOW_TYPE {
+            return Ok(FeedStateKept::NotScheduled);
+        }
+        let task_queue = action.task_queue().to_owned();
+        let Some(mut current) = action
+            .args::<FeedPollInput>()
+            .await
+            .map_err(|e| unavailable(&e))?
+        else {
+            return Ok(FeedStateKept::NotScheduled);
+        };
+        current.known = input.known;
+        current.accept_drop = false;
+        let prefix = input.feed.run_id_prefix();
+        handle
+            .update(
+                move |update| {
+                    update.set_action(
+                        temporalio_client::schedules::ScheduleAction::start_workflow(
+                            FeedPollWorkflow::run,
+                            current,
+                            task_queue,
+                            prefix,
+                        ),
+                    );
+                },
+                Default::default(),
+            )
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(FeedStateKept::InSchedule)
+    }
+}
+
 impl BookingDirectory for TemporalDirectory {
+    fn keep_feed_state(
+        &self,
+        input: KeepFeedStateInput,
+    ) -> BoxFuture<'_, Result<FeedStateKept, DirectoryError>> {
+        bounded(self.keep_feed(input)).boxed()
+    }
+
     fn keep_calendar_positions(
         &self,
         input: KeepPositionsInput,

@@ -14,6 +14,7 @@ pub mod booking;
 pub mod connection;
 pub mod dead_letter;
 pub mod detached;
+pub mod feeds;
 pub mod ledger;
 pub mod lifecycle;
 pub mod reconcile;

@@ -1,6 +1,7 @@
 //! The shim's HTTP handlers, one module per audience: probes and metrics, the booking form,
 //! Calendly, the lead's links, operators, and the landing page's seat counter.
 
+pub mod acuity;
 pub mod availability;
 pub mod calendly;
 pub mod form;

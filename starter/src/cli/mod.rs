@@ -2,6 +2,7 @@
 //! errors to exit codes. Each group of commands lives in its own module.
 
 mod bookings;
+mod feeds;
 mod output;
 mod schedule;
 mod system;
@@ -79,6 +80,11 @@ enum Command {
     Skip {
         /// A booking id, or a dead letter's id (`dead-letter-…`).
         id: String,
+    },
+    /// iCalendar feeds polled as a booking source.
+    Feeds {
+        #[command(subcommand)]
+        command: feeds::FeedsCommand,
     },
     /// The hourly reconciliation schedule.
     Schedule {
@@ -165,6 +171,7 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
         Command::Retry { id } => worklist::retry(&id, out).await,
         Command::Skip { id } => worklist::skip(&id, out).await,
         Command::Schedule { command } => schedule::run(command, &task_queue, out).await,
+        Command::Feeds { command } => feeds::run(command, &task_queue, out).await,
     }
 }
 

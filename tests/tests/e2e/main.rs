@@ -2,6 +2,7 @@
 //! and linked the whole Temporal SDK again (22 links of the same code). One module per
 //! subject; run one with `cargo test -p booking-tests --test e2e <module>::`.
 
+mod acuity;
 mod calendly_edge_cases;
 mod change_update;
 mod cli_operator;
@@ -9,6 +10,7 @@ mod fail_closed;
 mod failures;
 mod first_booking;
 mod history_bounds;
+mod ical_feeds;
 mod ledger_bookings;
 mod ledger_capacity;
 mod ledger_counter;

@@ -24,6 +24,7 @@
 //! memory. A run whose position is lost (a schedule re-created) starts a full round, which
 //! sees every event in the window but not deletions made before it.
 
+pub mod acuity;
 pub mod plan;
 
 use std::{collections::BTreeMap, time::Duration};
@@ -36,6 +37,7 @@ use booking_activities::{
         Applied, BookingCommand, BookingViewsInput, KeepPositionsInput, ListCalendarChangesInput,
         MailboxPosition, ReconcileActivities,
     },
+    sources::{ListAcuityInput, SourceActivities},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -49,6 +51,8 @@ pub use plan::{Orphan, Unresolved};
 
 /// Marks runs that keep Microsoft delta positions in the schedule's input.
 const KEEP_POSITIONS_PATCH: &str = "keep-calendar-positions";
+/// Marks runs that read Acuity Scheduling's appointments too.
+const ACUITY_PATCH: &str = "reconcile-acuity";
 
 /// The schedule that starts reconciliation runs, and the prefix of their workflow ids (the
 /// server appends the scheduled time).
@@ -173,8 +177,29 @@ impl ReconcileWorkflow {
             ),
         )
         .await?;
+        let appointments = if ctx.patched(ACUITY_PATCH) {
+            detached::activity(
+                ctx,
+                SourceActivities::list_acuity_appointments,
+                ListAcuityInput {
+                    window_start,
+                    window_end,
+                },
+                opts(
+                    activity::LIST_ACUITY_APPOINTMENTS,
+                    "list Acuity appointments".into(),
+                ),
+            )
+            .await?
+            .appointments
+        } else {
+            Vec::new()
+        };
         let (scheduler, mut unresolved) = plan::scheduler_bookings(&scheduled);
-        let booking_ids = plan::booking_ids(&scheduler, &calendar.events);
+        let mut booking_ids = plan::booking_ids(&scheduler, &calendar.events);
+        booking_ids.extend(acuity::booking_ids(&appointments));
+        booking_ids.sort();
+        booking_ids.dedup();
         let views = detached::activity(
             ctx,
             ReconcileActivities::booking_views,
@@ -193,7 +218,14 @@ impl ReconcileWorkflow {
             .map(|v| (v.booking_id, v.snapshot))
             .collect();
         let run_id = format!("reconcile:{}", ctx.workflow_id());
-        let decided = plan::plan(now, &scheduler, &calendar.events, &views, &run_id);
+        let decided = plan::plan_with_acuity(
+            now,
+            &scheduler,
+            &appointments,
+            &calendar.events,
+            &views,
+            &run_id,
+        );
         unresolved.extend(decided.unresolved);
 
         let mut report = ReconcileReport {

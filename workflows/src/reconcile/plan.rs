@@ -13,6 +13,7 @@ use booking_activities::{
     scheduler::booking::{
         InviteeBooking, booking_id_for_invitee, canceled_event_id, created_event_id,
     },
+    sources::AppointmentSummary,
 };
 use booking_proto::{
     domain::TourSlot,
@@ -167,14 +168,14 @@ pub struct Plan {
     pub unresolved: Vec<Unresolved>,
 }
 
-fn is_live(s: &BookingSnapshot) -> bool {
+pub(super) fn is_live(s: &BookingSnapshot) -> bool {
     matches!(
         s.status(),
         BookingStatus::PendingConfirmation | BookingStatus::Confirmed
     )
 }
 
-fn tour_of(s: &BookingSnapshot) -> Option<TourSlot> {
+pub(super) fn tour_of(s: &BookingSnapshot) -> Option<TourSlot> {
     TourSlot::from_proto("tour", s.tour.as_ref()).ok()
 }
 
@@ -226,8 +227,23 @@ pub fn plan(
     views: &BTreeMap<String, Option<BookingSnapshot>>,
     request_id: &str,
 ) -> Plan {
+    plan_with_acuity(now, scheduler, &[], calendar, views, request_id)
+}
+
+/// [`plan`], with Acuity's appointments of the window too (see [`super::acuity`]).
+pub fn plan_with_acuity(
+    now: DateTime<Utc>,
+    scheduler: &BTreeMap<String, SchedulerBooking>,
+    acuity: &[AppointmentSummary],
+    calendar: &[CalendarEventView],
+    views: &BTreeMap<String, Option<BookingSnapshot>>,
+    request_id: &str,
+) -> Plan {
     let mut out = Plan::default();
     let mut touched = BTreeSet::new();
+    let (repairs, unresolved) = super::acuity::plan(now, acuity, views, request_id, &mut touched);
+    out.repairs.extend(repairs);
+    out.unresolved.extend(unresolved);
     for (id, b) in scheduler {
         let view = views.get(id).cloned().flatten();
         let active = b.latest.status == CalendlyStatus::Active;

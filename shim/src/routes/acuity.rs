@@ -1,0 +1,93 @@
+//! `POST /webhooks/acuity`: verifies `X-Acuity-Signature`, parses the form, reads the
+//! appointment and hands it to its booking ([`crate::acuity::process`]).
+//!
+//! Answers: 401 without a valid signature (nothing reaches Temporal); 400 naming each missing
+//! or malformed field of a signed delivery, once it is kept as a dead letter; 503 with
+//! `Retry-After` while Acuity or Temporal cannot be reached (Acuity retries); 202 with the dead
+//! letter's id when the appointment cannot become a booking; otherwise 200 naming the booking
+//! and what became of it.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::State,
+    http::{StatusCode, request::Parts},
+    response::{IntoResponse, Response},
+};
+
+use super::{dead_letter, header_str, request_id_of};
+use crate::{
+    ApiError, ShimState,
+    acuity::{self, AcuityDelivery, ProcessError},
+    signature::SignatureError,
+};
+
+pub async fn acuity_webhook(
+    State(state): State<ShimState>,
+    request: Parts,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request_id = request_id_of(&request.extensions);
+    let (Some(config), Some(api)) = (&state.config().acuity, &state.inner.acuity) else {
+        return Err(ApiError::Unauthorized(SignatureError::NotConfigured));
+    };
+    acuity::verify(
+        &config.api_key,
+        header_str(&request.headers, acuity::SIGNATURE_HEADER),
+        &body,
+    )
+    .map_err(ApiError::Unauthorized)?;
+    let client = state.client().await?;
+    let handoff = &state.inner.handoff;
+    handoff
+        .timed("acuity", async {
+            let delivery = match AcuityDelivery::parse(&body) {
+                Ok(delivery) => delivery,
+                Err(errors) => {
+                    let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                    let reason = format!(
+                        "a signed Acuity webhook with invalid fields: {}",
+                        listed.join("; ")
+                    );
+                    dead_letter(&state, &client, "acuity", &body, reason, &request_id).await?;
+                    return Err(ApiError::Invalid(errors));
+                }
+            };
+            match acuity::process(
+                api,
+                handoff,
+                &client,
+                &delivery,
+                &request_id,
+            )
+            .await
+            {
+                Ok((booking, outcome)) => {
+                    tracing::info!(booking_id = %booking, action = delivery.action.as_str(), outcome = outcome.as_str(), "acuity delivery handed off");
+                    Ok((
+                        StatusCode::OK,
+                        Json(serde_json::json!({
+                            "status": "accepted",
+                            "bookingId": booking.as_str(),
+                            "outcome": outcome.as_str(),
+                        })),
+                    )
+                        .into_response())
+                }
+                Err(ProcessError::Unavailable(why)) => Err(ApiError::Unavailable(why)),
+                Err(ProcessError::Unprocessable(reason)) => {
+                    let id =
+                        dead_letter(&state, &client, "acuity", &body, reason, &request_id).await?;
+                    Ok((
+                        StatusCode::ACCEPTED,
+                        Json(serde_json::json!({
+                            "status": "dead_lettered",
+                            "deadLetterId": id,
+                        })),
+                    )
+                        .into_response())
+                }
+            }
+        })
+        .await
+}
