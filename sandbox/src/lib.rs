@@ -266,6 +266,7 @@ mod snapshot;
 mod state;
 mod time;
 mod twilio;
+mod webhook_retries;
 
 pub use calendly::booking::{
     BookInvitee, Booked, CancelInvitee, CancelerType, Cancelled, RescheduleDelivery,

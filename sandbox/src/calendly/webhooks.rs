@@ -245,55 +245,27 @@ pub async fn attempt(app: &Shared, id: &str) -> Option<Duration> {
     })
 }
 
-/// Keeps retrying a delivery in the background until it settles, reset removes it, or
-/// the sandbox shuts down.
-pub fn spawn_retries(app: &Shared, id: String, first_delay: Duration) {
-    let app = app.clone();
-    tokio::spawn(async move {
-        let mut delay = first_delay;
-        loop {
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = app.shutting_down() => return,
-            }
-            match attempt(&app, &id).await {
-                Some(next) => delay = next,
-                None => return,
-            }
-        }
-    });
+fn attempt_owned(app: Shared, id: String) -> crate::webhook_retries::Attempted {
+    Box::pin(async move { attempt(&app, &id).await })
 }
 
 /// First attempts one after another, in the given order (so a test controls the order a
 /// receiver sees); failed ones continue retrying in the background.
 pub async fn deliver_in_order(app: &Shared, ids: &[String]) {
-    for id in ids {
-        if let Some(delay) = attempt(app, id).await {
-            spawn_retries(app, id.clone(), delay);
-        }
-    }
+    crate::webhook_retries::deliver_in_order(app, ids, attempt_owned).await;
 }
 
 /// After a restart from a snapshot: pick up deliveries that were waiting for a retry.
 pub fn resume_pending(app: &Shared) {
-    let now = time::now();
-    let pending: Vec<(String, Duration)> = app.read(|p| {
+    let pending = app.read(|p| {
         p.calendly
             .deliveries
             .iter()
             .filter(|d| d.state == DeliveryState::Pending)
-            .map(|d| {
-                let wait = d
-                    .next_attempt_at
-                    .and_then(|at| (at - now).to_std().ok())
-                    .unwrap_or_default();
-                (d.id.clone(), wait)
-            })
+            .map(|d| (d.id.clone(), d.next_attempt_at))
             .collect()
     });
-    for (id, wait) in pending {
-        spawn_retries(app, id, wait);
-    }
+    crate::webhook_retries::resume(app, pending, attempt_owned);
 }
 
 #[cfg(test)]
