@@ -55,6 +55,24 @@ pub enum HandoffError {
 
 pub use booking_workflows::booking::client::{Started, StartingSignal as BookingSignal};
 
+/// Why a verified scheduler delivery (Calendly, Acuity) was not handed off.
+#[derive(Debug)]
+pub enum ProcessError {
+    /// Fatal: kept as a dead letter and acknowledged.
+    Unprocessable(String),
+    /// Retryable: answered 503 with `Retry-After`, so the scheduler sends it again.
+    Unavailable(String),
+}
+
+impl From<HandoffError> for ProcessError {
+    fn from(e: HandoffError) -> Self {
+        match e {
+            HandoffError::Unavailable(m) => ProcessError::Unavailable(m),
+            other => ProcessError::Unprocessable(other.to_string()),
+        }
+    }
+}
+
 /// The shim's reading of a call's failure. A start Temporal refuses is answered 503 like an
 /// outage, so the sender retries and nothing it delivered is dropped: the shim validated the
 /// booking itself, so such a refusal is never the sender's fault.

@@ -12,7 +12,8 @@ use booking_proto::{
 use temporalio_client::Client;
 
 use super::{AcuityAction, AcuityDelivery};
-use crate::handoff::{BookingSignal, Handoff, HandoffError, Started};
+pub use crate::handoff::ProcessError;
+use crate::handoff::{BookingSignal, Handoff, Started};
 
 /// What became of an Acuity delivery that was not dead-lettered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,24 +33,6 @@ impl Outcome {
             Outcome::Rescheduled => "rescheduled",
             Outcome::Cancelled => "cancelled",
             Outcome::AlreadyClosed => "already_closed",
-        }
-    }
-}
-
-/// Why an Acuity delivery was not handed off.
-#[derive(Debug)]
-pub enum ProcessError {
-    /// Fatal: kept as a dead letter and acknowledged.
-    Unprocessable(String),
-    /// Retryable: answered 503 with `Retry-After`, Acuity sends it again.
-    Unavailable(String),
-}
-
-impl From<HandoffError> for ProcessError {
-    fn from(e: HandoffError) -> Self {
-        match e {
-            HandoffError::Unavailable(m) => ProcessError::Unavailable(m),
-            other => ProcessError::Unprocessable(other.to_string()),
         }
     }
 }

@@ -8,7 +8,8 @@ use booking_proto::{
 use temporalio_client::Client;
 
 use super::{CalendlyDelivery, ChainError, Chains, Unprocessable};
-use crate::handoff::{BookingSignal, Handoff, HandoffError, Started};
+pub use crate::handoff::ProcessError;
+use crate::handoff::{BookingSignal, Handoff, Started};
 
 /// What became of a Calendly delivery that was not dead-lettered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,14 +38,6 @@ impl Outcome {
     }
 }
 
-/// Why a Calendly delivery was not handed off.
-pub enum ProcessError {
-    /// Fatal: kept as a dead letter and acknowledged.
-    Unprocessable(String),
-    /// Retryable: answered 503.
-    Unavailable(String),
-}
-
 impl From<Unprocessable> for ProcessError {
     fn from(e: Unprocessable) -> Self {
         ProcessError::Unprocessable(e.0)
@@ -56,15 +49,6 @@ impl From<ChainError> for ProcessError {
         match e {
             ChainError::Unavailable(m) => ProcessError::Unavailable(m),
             ChainError::Broken(m) => ProcessError::Unprocessable(m),
-        }
-    }
-}
-
-impl From<HandoffError> for ProcessError {
-    fn from(e: HandoffError) -> Self {
-        match e {
-            HandoffError::Unavailable(m) => ProcessError::Unavailable(m),
-            other => ProcessError::Unprocessable(other.to_string()),
         }
     }
 }

@@ -7,18 +7,12 @@
 //! letter's id when the appointment cannot become a booking; otherwise 200 naming the booking
 //! and what became of it.
 
-use axum::{
-    Json,
-    body::Bytes,
-    extract::State,
-    http::{StatusCode, request::Parts},
-    response::{IntoResponse, Response},
-};
+use axum::{body::Bytes, extract::State, http::request::Parts, response::Response};
 
-use super::{dead_letter, header_str, request_id_of};
+use super::{answer_delivery, dead_letter, header_str, request_id_of};
 use crate::{
     ApiError, ShimState,
-    acuity::{self, AcuityDelivery, ProcessError},
+    acuity::{self, AcuityDelivery},
     signature::SignatureError,
 };
 
@@ -53,41 +47,13 @@ pub async fn acuity_webhook(
                     return Err(ApiError::Invalid(errors));
                 }
             };
-            match acuity::process(
-                api,
-                handoff,
-                &client,
-                &delivery,
-                &request_id,
-            )
-            .await
-            {
-                Ok((booking, outcome)) => {
+            let processed = acuity::process(api, handoff, &client, &delivery, &request_id)
+                .await
+                .map(|(booking, outcome)| {
                     tracing::info!(booking_id = %booking, action = delivery.action.as_str(), outcome = outcome.as_str(), "acuity delivery handed off");
-                    Ok((
-                        StatusCode::OK,
-                        Json(serde_json::json!({
-                            "status": "accepted",
-                            "bookingId": booking.as_str(),
-                            "outcome": outcome.as_str(),
-                        })),
-                    )
-                        .into_response())
-                }
-                Err(ProcessError::Unavailable(why)) => Err(ApiError::Unavailable(why)),
-                Err(ProcessError::Unprocessable(reason)) => {
-                    let id =
-                        dead_letter(&state, &client, "acuity", &body, reason, &request_id).await?;
-                    Ok((
-                        StatusCode::ACCEPTED,
-                        Json(serde_json::json!({
-                            "status": "dead_lettered",
-                            "deadLetterId": id,
-                        })),
-                    )
-                        .into_response())
-                }
-            }
+                    (booking, outcome.as_str())
+                });
+            answer_delivery(&state, &client, "acuity", &body, &request_id, processed).await
         })
         .await
 }

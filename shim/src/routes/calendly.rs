@@ -2,21 +2,11 @@
 //! booking ([`crate::calendly::process`]); a verified delivery it cannot process becomes a
 //! dead letter (202), so Calendly does not retry it for a day and disable the subscription.
 
-use axum::{
-    Json,
-    body::Bytes,
-    extract::State,
-    http::StatusCode,
-    response::{IntoResponse, Response},
-};
+use axum::{body::Bytes, extract::State, response::Response};
 use chrono::Utc;
 
-use super::{header_str, request_id_of, require_json};
-use crate::{
-    ApiError, ShimState,
-    calendly::{self, ProcessError},
-    signature,
-};
+use super::{answer_delivery, header_str, request_id_of, require_json};
+use crate::{ApiError, ShimState, calendly, signature};
 
 pub async fn calendly_webhook(
     State(state): State<ShimState>,
@@ -52,40 +42,11 @@ pub async fn calendly_webhook(
                 }
                 Err(e) => Err(e.into()),
             };
-            match processed {
-                Ok((booking, outcome)) => {
-                    tracing::info!(booking_id = %booking, outcome = outcome.as_str(), "calendly delivery handed off");
-                    Ok((
-                        StatusCode::OK,
-                        Json(serde_json::json!({
-                            "status": "accepted",
-                            "bookingId": booking.as_str(),
-                            "outcome": outcome.as_str(),
-                        })),
-                    )
-                        .into_response())
-                }
-                Err(ProcessError::Unavailable(m)) => Err(ApiError::Unavailable(m)),
-                // 202 once Temporal holds it: Calendly would otherwise retry for a day and
-                // then disable the subscription.
-                Err(ProcessError::Unprocessable(reason)) => {
-                    let id =
-                        super::dead_letter(&state, &client, "calendly", &body, reason, &request_id)
-                            .await?;
-                    Ok(dead_lettered(id))
-                }
-            }
+            let processed = processed.map(|(booking, outcome)| {
+                tracing::info!(booking_id = %booking, outcome = outcome.as_str(), "calendly delivery handed off");
+                (booking, outcome.as_str())
+            });
+            answer_delivery(&state, &client, "calendly", &body, &request_id, processed).await
         })
         .await
-}
-
-fn dead_lettered(id: String) -> Response {
-    (
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({
-            "status": "dead_lettered",
-            "deadLetterId": id,
-        })),
-    )
-        .into_response()
 }

@@ -10,13 +10,18 @@ pub mod operator;
 pub mod probes;
 pub mod twilio;
 
-use axum::http::{HeaderMap, header};
+use axum::{
+    Json,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use booking_proto::domain::BookingId;
 use booking_workflows::dead_letter::{self, DeadLetter};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use temporalio_client::Client;
 
-use crate::{ApiError, RequestId, ShimState};
+use crate::{ApiError, RequestId, ShimState, handoff::ProcessError};
 
 /// Keeps a verified delivery that no booking can act on as a dead-letter workflow (one per
 /// distinct body, so a redelivery is the same letter) and returns its workflow id once
@@ -44,6 +49,43 @@ async fn dead_letter(
         .dead_letter(client, &digest, letter)
         .await?;
     Ok(dead_letter::workflow_id(&digest))
+}
+
+/// The answer to a verified scheduler delivery (Calendly, Acuity): 200 naming the booking and
+/// what became of it (`outcome`); 503 with `Retry-After` when the failure may pass; 202 once a
+/// delivery no booking can take is kept as a dead letter, since the scheduler would otherwise
+/// retry it for a day (Calendly then disables the subscription).
+async fn answer_delivery(
+    state: &ShimState,
+    client: &Client,
+    source: &str,
+    body: &[u8],
+    request_id: &str,
+    processed: Result<(BookingId, &'static str), ProcessError>,
+) -> Result<Response, ApiError> {
+    match processed {
+        Ok((booking, outcome)) => Ok((
+            StatusCode::OK,
+            Json(serde_json::json!({
+                "status": "accepted",
+                "bookingId": booking.as_str(),
+                "outcome": outcome,
+            })),
+        )
+            .into_response()),
+        Err(ProcessError::Unavailable(why)) => Err(ApiError::Unavailable(why)),
+        Err(ProcessError::Unprocessable(reason)) => {
+            let id = dead_letter(state, client, source, body, reason, request_id).await?;
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({
+                    "status": "dead_lettered",
+                    "deadLetterId": id,
+                })),
+            )
+                .into_response())
+        }
+    }
 }
 
 /// The request id [`crate::request_log::request_span`] settled on.
