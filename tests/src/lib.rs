@@ -26,6 +26,33 @@ use temporalio_client::{Client, ClientOptions, ConnectionOptions};
 use temporalio_client::{WorkflowFetchHistoryOptions, WorkflowGetResultOptions};
 use temporalio_sdk::runtime::Runtime;
 
+/// `hours` from now, to the minute: tour times tests can compare with what providers echo.
+pub fn hours_from_now(hours: i64) -> chrono::DateTime<chrono::Utc> {
+    use chrono::DurationRound;
+    (chrono::Utc::now() + chrono::Duration::hours(hours))
+        .duration_trunc(chrono::Duration::minutes(1))
+        .expect("a minute divides time")
+}
+
+/// When the booking's tour starts, as its snapshot says.
+pub fn tour_start(snapshot: &BookingSnapshot) -> Option<chrono::DateTime<chrono::Utc>> {
+    snapshot
+        .tour
+        .as_ref()
+        .and_then(|t| t.start.as_ref())
+        .and_then(booking_proto::time::from_timestamp)
+}
+
+/// How many times the booking actually moved (a move to the time it has is recorded, not
+/// made).
+pub fn moves(snapshot: &BookingSnapshot) -> usize {
+    snapshot
+        .steps_done
+        .iter()
+        .filter(|step| step.name == "reschedule" && step.detail.starts_with("moved from"))
+        .count()
+}
+
 pub mod bench_flow;
 pub mod ledger_load;
 pub mod procs;
@@ -396,6 +423,21 @@ impl TestApp {
     }
 
     /// Every calendar event the sandbox holds for the booking, deleted ones included.
+    /// Where the booking's live (not cancelled) calendar events start.
+    pub async fn live_calendar_starts(
+        &self,
+        booking: &BookingId,
+    ) -> Vec<chrono::DateTime<chrono::Utc>> {
+        self.calendar_events(booking)
+            .await
+            .iter()
+            .filter(|e| e.status != "cancelled")
+            .filter_map(|e| e.start.date_time.as_deref())
+            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .collect()
+    }
+
     pub async fn calendar_events(
         &self,
         booking: &BookingId,

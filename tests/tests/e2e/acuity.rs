@@ -1,20 +1,13 @@
 //! Acuity Scheduling on a real dev server: the sandbox's Acuity stand-in sends its signed
 //! webhooks to the shim, which reads each appointment and hands it to booking `acuity-<id>`.
 
-use booking_proto::{
-    domain::BookingId,
-    v1::{BookingSnapshot, BookingStatus},
-};
+use booking_proto::{domain::BookingId, v1::BookingStatus};
 use booking_starter::booking_client;
-use booking_tests::{TestApp, TestShim, WAIT, eventually};
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use booking_tests::{
+    TestApp, TestShim, WAIT, eventually, hours_from_now as at, moves, tour_start as starts_at,
+};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-
-fn at(hours_from_now: i64) -> DateTime<Utc> {
-    (Utc::now() + Duration::hours(hours_from_now))
-        .duration_trunc(Duration::minutes(1))
-        .expect("a minute divides time")
-}
 
 /// The sandbox's Acuity control.
 struct Acuity {
@@ -145,25 +138,6 @@ fn booking(id: u64) -> BookingId {
     BookingId::parse(&format!("acuity-{id}")).expect("a valid booking id")
 }
 
-fn starts_at(s: &BookingSnapshot) -> Option<DateTime<Utc>> {
-    s.tour
-        .as_ref()?
-        .start
-        .as_ref()
-        .and_then(booking_proto::time::from_timestamp)
-}
-
-async fn live_calendar_starts(app: &TestApp, booking: &BookingId) -> Vec<DateTime<Utc>> {
-    app.calendar_events(booking)
-        .await
-        .iter()
-        .filter(|e| e.status != "cancelled")
-        .filter_map(|e| e.start.date_time.as_deref())
-        .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .collect()
-}
-
 fn lead() -> String {
     format!("acuity+{}@example.com", uuid::Uuid::new_v4().simple())
 }
@@ -196,7 +170,7 @@ async fn scheduled_rescheduled_and_canceled_twice_and_reversed_land_on_one_booki
     })
     .await;
     eventually("one calendar event at the new time", WAIT, || async {
-        (live_calendar_starts(&app, &booking).await == [at(33)]).then_some(())
+        (app.live_calendar_starts(&booking).await == [at(33)]).then_some(())
     })
     .await;
 
@@ -206,7 +180,7 @@ async fn scheduled_rescheduled_and_canceled_twice_and_reversed_land_on_one_booki
     })
     .await;
     eventually("no calendar event left", WAIT, || async {
-        live_calendar_starts(&app, &booking)
+        app.live_calendar_starts(&booking)
             .await
             .is_empty()
             .then_some(())
@@ -301,12 +275,4 @@ async fn reconciliation_repairs_what_acuity_webhooks_missed() {
     .await;
     let again = app.reconcile().await;
     assert_eq!(again.repaired.total(), 0, "{again:?}");
-}
-
-/// How many times the booking actually moved (a move to the time it has is recorded, not made).
-fn moves(s: &BookingSnapshot) -> usize {
-    s.steps_done
-        .iter()
-        .filter(|step| step.name == "reschedule" && step.detail.starts_with("moved from"))
-        .count()
 }

@@ -8,14 +8,7 @@
 
 use booking_proto::{domain::BookingId, v1::BookingStatus};
 use booking_sandbox::{BookInvitee, CancelInvitee, WebhookDelivery};
-use booking_tests::{TestApp, WAIT, eventually, run_cli};
-use chrono::{DateTime, Duration, DurationRound, Utc};
-
-fn at(hours_from_now: i64) -> DateTime<Utc> {
-    (Utc::now() + Duration::hours(hours_from_now))
-        .duration_trunc(Duration::minutes(1))
-        .expect("a minute divides time")
-}
+use booking_tests::{TestApp, WAIT, eventually, hours_from_now as at, run_cli};
 
 fn lead() -> String {
     format!("lead+{}@example.com", uuid::Uuid::new_v4().simple())

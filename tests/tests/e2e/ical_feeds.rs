@@ -12,17 +12,13 @@ use booking_proto::{
     v1::{BookingSnapshot, BookingStatus},
 };
 use booking_starter::{booking_client, feeds};
-use booking_tests::{TestApp, WAIT, eventually};
+use booking_tests::{
+    TestApp, WAIT, eventually, hours_from_now as at, moves, tour_start as starts_at,
+};
 use booking_workflows::feeds::{FeedPollReport, FeedPollWorkflow, PollOutcome};
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
-
-fn at(hours_from_now: i64) -> DateTime<Utc> {
-    (Utc::now() + Duration::hours(hours_from_now))
-        .duration_trunc(Duration::minutes(1))
-        .expect("a minute divides time")
-}
 
 fn feed_name() -> FeedName {
     let unique = uuid::Uuid::new_v4().simple().to_string();
@@ -148,29 +144,10 @@ async fn poll(app: &TestApp, feed: &Feed, accept_drop: bool) -> FeedPollReport {
         .expect("the poll completes")
 }
 
-fn starts_at(s: &BookingSnapshot) -> Option<DateTime<Utc>> {
-    s.tour
-        .as_ref()?
-        .start
-        .as_ref()
-        .and_then(booking_proto::time::from_timestamp)
-}
-
 async fn status(app: &TestApp, booking: &BookingId) -> BookingSnapshot {
     booking_client::status(&app.client, booking)
         .await
         .expect("the booking answers")
-}
-
-async fn live_calendar_events(app: &TestApp, booking: &BookingId) -> Vec<DateTime<Utc>> {
-    app.calendar_events(booking)
-        .await
-        .iter()
-        .filter(|e| e.status != "cancelled")
-        .filter_map(|e| e.start.date_time.as_deref())
-        .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,7 +198,7 @@ async fn a_feeds_adds_moves_and_cancels_land_on_one_booking_each_and_a_repeat_po
     })
     .await;
     eventually("one calendar event at the new time", WAIT, || async {
-        (live_calendar_events(&app, &a).await == [at(35)]).then_some(())
+        (app.live_calendar_starts(&a).await == [at(35)]).then_some(())
     })
     .await;
 
@@ -379,12 +356,4 @@ async fn the_cli_adds_lists_and_removes_feeds_and_refuses_a_bad_one() {
     assert_eq!(removed.code, 0, "{}", removed.stderr);
     let gone = run(vec!["feeds".into(), "poll-now".into(), name.to_string()]).await;
     assert_eq!(gone.code, 3, "{}", gone.stderr);
-}
-
-/// How many times the booking actually moved (a move to the time it has is recorded, not made).
-fn moves(s: &BookingSnapshot) -> usize {
-    s.steps_done
-        .iter()
-        .filter(|step| step.name == "reschedule" && step.detail.starts_with("moved from"))
-        .count()
 }

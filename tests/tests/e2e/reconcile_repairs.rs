@@ -11,14 +11,7 @@ use booking_proto::{
 };
 use booking_sandbox::{BookInvitee, CancelInvitee};
 use booking_starter::booking_client;
-use booking_tests::{TestApp, WAIT, eventually};
-use chrono::{DateTime, Duration, DurationRound, Utc};
-
-fn at(hours_from_now: i64) -> DateTime<Utc> {
-    (Utc::now() + Duration::hours(hours_from_now))
-        .duration_trunc(Duration::minutes(1))
-        .expect("a minute divides time")
-}
+use booking_tests::{TestApp, WAIT, eventually, hours_from_now as at};
 
 fn lead() -> String {
     format!("lead+{}@example.com", uuid::Uuid::new_v4().simple())

@@ -2,22 +2,11 @@
 //! booking and one calendar event; a reschedule pair in either order, and a chain of
 //! reschedules, move one booking; a plain cancel cancels it.
 
-use booking_proto::{
-    domain::BookingId,
-    time::from_timestamp,
-    v1::{BookingSnapshot, BookingStatus},
-};
+use booking_proto::{domain::BookingId, v1::BookingStatus};
 use booking_sandbox::{
     BookInvitee, CancelInvitee, RescheduleInvitee, RescheduleOrder, WebhookDelivery,
 };
-use booking_tests::{TestApp, WAIT, eventually};
-use chrono::{DateTime, Duration, DurationRound, Utc};
-
-fn at(hours_from_now: i64) -> DateTime<Utc> {
-    (Utc::now() + Duration::hours(hours_from_now))
-        .duration_trunc(Duration::minutes(1))
-        .expect("a minute divides time")
-}
+use booking_tests::{TestApp, WAIT, eventually, hours_from_now as at, tour_start as starts_at};
 
 fn lead() -> String {
     format!("lead+{}@example.com", uuid::Uuid::new_v4().simple())
@@ -29,14 +18,6 @@ fn booking_of(invitee_uuid: &str) -> BookingId {
 
 fn answered(delivery: &WebhookDelivery) -> Option<u16> {
     delivery.attempts.last().and_then(|a| a.status)
-}
-
-fn starts_at(snapshot: &BookingSnapshot) -> Option<DateTime<Utc>> {
-    snapshot
-        .tour
-        .as_ref()
-        .and_then(|t| t.start.as_ref())
-        .and_then(from_timestamp)
 }
 
 async fn live_calendar_events(app: &TestApp, booking: &BookingId) -> usize {
