@@ -230,8 +230,9 @@ impl FeedPollWorkflow {
 }
 
 impl FeedPollWorkflow {
-    /// Writes the knowledge into the feed's schedule; a failure is reported, never fatal (the
-    /// next run then sees the same changes again, as duplicates).
+    /// Writes the knowledge into the feed's schedule (every run: `last_poll` always moves); a
+    /// failure is reported, never fatal (the next run then sees the same changes again, as
+    /// duplicates).
     async fn keep(
         ctx: &WorkflowContext<Self>,
         policies: &PolicyTable,
@@ -239,9 +240,6 @@ impl FeedPollWorkflow {
         known: FeedKnowledge,
         report: &mut FeedPollReport,
     ) {
-        if known == input.known && !input.accept_drop {
-            return;
-        }
         let kept = detached::activity(
             ctx,
             ReconcileActivities::keep_feed_state,

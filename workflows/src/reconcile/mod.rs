@@ -218,7 +218,7 @@ impl ReconcileWorkflow {
             .map(|v| (v.booking_id, v.snapshot))
             .collect();
         let run_id = format!("reconcile:{}", ctx.workflow_id());
-        let decided = plan::plan_with_acuity(
+        let decided = plan::plan(
             now,
             &scheduler,
             &appointments,

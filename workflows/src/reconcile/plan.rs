@@ -218,20 +218,11 @@ fn reschedule_to(b: &SchedulerBooking, event_id: &str, request: BookingRequest) 
     BookingCommand::Reschedule { request, signal }
 }
 
-/// Decides the repairs. `views` holds the engine's snapshot of every asked booking (`None`:
-/// no such booking); `request_id` marks the requests reconciliation starts (the run's id).
+/// Decides the repairs, from the scheduler's bookings, Acuity's appointments (see
+/// [`super::acuity`]) and the calendar's events. `views` holds the engine's snapshot of every
+/// asked booking (`None`: no such booking); `request_id` marks the requests reconciliation
+/// starts (the run's id).
 pub fn plan(
-    now: DateTime<Utc>,
-    scheduler: &BTreeMap<String, SchedulerBooking>,
-    calendar: &[CalendarEventView],
-    views: &BTreeMap<String, Option<BookingSnapshot>>,
-    request_id: &str,
-) -> Plan {
-    plan_with_acuity(now, scheduler, &[], calendar, views, request_id)
-}
-
-/// [`plan`], with Acuity's appointments of the window too (see [`super::acuity`]).
-pub fn plan_with_acuity(
     now: DateTime<Utc>,
     scheduler: &BTreeMap<String, SchedulerBooking>,
     acuity: &[AppointmentSummary],
@@ -482,7 +473,7 @@ mod tests {
             "cal-A".to_owned(),
             Some(snapshot("cal-A", BookingStatus::Confirmed, 9, "x")),
         )]);
-        let plan = plan(t(0), &bookings, &[], &views, "r");
+        let plan = plan(t(0), &bookings, &[], &[], &views, "r");
         let [Repair::MissedReschedule(BookingCommand::Reschedule { signal, .. })] =
             plan.repairs.as_slice()
         else {
@@ -509,7 +500,10 @@ mod tests {
             ("cal-B".to_owned(), None),
         ]);
         let events = [calendar("cal-A", 9, false)];
-        assert_eq!(plan(t(0), &bookings, &events, &views, "r"), Plan::default());
+        assert_eq!(
+            plan(t(0), &bookings, &[], &events, &views, "r"),
+            Plan::default()
+        );
     }
 
     #[test]
@@ -535,7 +529,7 @@ mod tests {
             calendar("bk-3", 9, true),
             calendar("bk-4", 9, false),
         ];
-        let plan = plan(t(0), &BTreeMap::new(), &events, &views, "r");
+        let plan = plan(t(0), &BTreeMap::new(), &[], &events, &views, "r");
         assert!(matches!(
             &plan.repairs[0],
             Repair::RecreateCalendarEvent(i) if i.booking_id == "bk-1" && i.start == t(9)
@@ -564,10 +558,10 @@ mod tests {
         };
         let (bookings, _) = scheduler_bookings(&changes);
         let views = BTreeMap::from([("cal-A".to_owned(), None)]);
-        let late = plan(t(12), &bookings, &[], &views, "r");
+        let late = plan(t(12), &bookings, &[], &[], &views, "r");
         assert!(late.repairs.is_empty());
         assert_eq!(late.unresolved.len(), 1);
-        let early = plan(t(0), &bookings, &[], &views, "r");
+        let early = plan(t(0), &bookings, &[], &[], &views, "r");
         assert!(matches!(
             early.repairs.as_slice(),
             [Repair::MissedBooking(BookingCommand::Start { request })]
