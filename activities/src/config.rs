@@ -626,17 +626,25 @@ impl AcuityConfig {
     fn read(env: &Env<'_>) -> Result<Option<Self>, ConfigError> {
         const USER: &str = "BOOKINGS_ACUITY_USER_ID";
         const KEY: &str = "BOOKINGS_ACUITY_API_KEY";
-        if env.sandbox.is_none()
-            && read_secret(env.lookup, USER)?.is_none()
-            && read_secret(env.lookup, KEY)?.is_none()
-        {
+        // Each read once: a `_FILE` is read here, not again by `env.secret`.
+        let user = read_secret(env.lookup, USER)?;
+        let key = read_secret(env.lookup, KEY)?;
+        if env.sandbox.is_none() && user.is_none() && key.is_none() {
             return Ok(None);
         }
+        let user = match user {
+            Some(user) => user,
+            // Not secret, but the sandbox's user is as useless to a real account as its key.
+            None => env.secret(USER, "sandbox-acuity-user")?,
+        };
+        let api_key = match key {
+            Some(key) => key,
+            None => env.secret(KEY, "sandbox-acuity-key")?,
+        };
         Ok(Some(Self {
             base_url: env.provider_url("BOOKINGS_ACUITY_URL", "acuity", ACUITY_URL)?,
-            // Not secret, but the sandbox's user is as useless to a real account as its key.
-            user_id: env.secret(USER, "sandbox-acuity-user")?.expose().to_owned(),
-            api_key: env.secret(KEY, "sandbox-acuity-key")?,
+            user_id: user.expose().to_owned(),
+            api_key,
         }))
     }
 }
@@ -895,6 +903,30 @@ mod tests {
             .into_iter()
             .filter(|(var, _)| *var != left_out)
             .collect()
+    }
+
+    #[test]
+    fn acuity_is_both_variables_or_neither_outside_sandbox_mode() {
+        let none = production(&REQUIRED).unwrap();
+        assert!(none.acuity.is_none(), "neither set: Acuity is off");
+        let mut half = REQUIRED.to_vec();
+        half.push(("BOOKINGS_ACUITY_USER_ID", "12345"));
+        match production(&half).unwrap_err() {
+            ConfigError::Missing { vars } => assert_eq!(vars, ["BOOKINGS_ACUITY_API_KEY"]),
+            other => panic!("{other:?}"),
+        }
+        half.push(("BOOKINGS_ACUITY_API_KEY", "real-key"));
+        let both = production(&half)
+            .unwrap()
+            .acuity
+            .expect("both set: Acuity is on");
+        assert_eq!(both.user_id, "12345");
+        assert_eq!(both.api_key.expose(), "real-key");
+        assert_eq!(both.base_url.as_str(), "https://acuityscheduling.com/");
+        assert!(
+            config(&[]).unwrap().acuity.is_some(),
+            "the sandbox's Acuity"
+        );
     }
 
     #[test]
