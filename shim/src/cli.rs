@@ -16,6 +16,10 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting("SHIM_PORT", "Port to listen on [default: 8090]"),
     setting(
+        "BOOKINGS_TEMPORAL_COMPRESSION",
+        "gRPC compression to Temporal: gzip or none (next to the server, none saves CPU) [default: gzip]",
+    ),
+    setting(
         "BOOKINGS_TASK_QUEUE",
         "Task queue of booking and dead-letter workflows [default: bookings]",
     ),
@@ -194,6 +198,7 @@ mod tests {
             include_str!("config.rs"),
             include_str!("main.rs"),
             include_str!("../../activities/src/config.rs"),
+            include_str!("../../workflows/src/connection.rs"),
         ]);
         // The Calendly settings are all the shim reads of the providers' configuration.
         let shared = |var: &str| {

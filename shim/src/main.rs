@@ -32,6 +32,9 @@ async fn main() -> anyhow::Result<()> {
         header_read_timeout_ms = config.header_read_timeout.as_millis() as u64,
         "shim configured"
     );
+    let compression = booking_workflows::connection::compression(
+        settings(booking_workflows::connection::COMPRESSION_VAR).as_deref(),
+    )?;
     let state = ShimState::new(config);
 
     // The shim serves (and reports not-ready) while Temporal is unreachable, so an
@@ -40,7 +43,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(async move {
         let mut delay = Duration::from_millis(200);
         loop {
-            match booking_workflows::connection::connect().await {
+            match booking_workflows::connection::connect_compressed(compression).await {
                 Ok(client) => {
                     connecting.set_client(client).await;
                     tracing::info!("connected to Temporal");

@@ -59,6 +59,9 @@ pub struct DevServerConfig {
     /// The Web UI's port; `None` runs headless (tests).
     pub ui_port: Option<u16>,
     pub namespace: String,
+    /// Where the server serves its own Prometheus metrics (`/metrics`), if anywhere: the
+    /// benchmark reads its service and persistence latencies there.
+    pub metrics_port: Option<u16>,
 }
 
 impl DevServerConfig {
@@ -129,6 +132,9 @@ impl DevServerConfig {
         match self.ui_port {
             Some(port) => args.extend(["--ui-port".to_owned(), port.to_string()]),
             None => args.push("--headless".to_owned()),
+        }
+        if let Some(port) = self.metrics_port {
+            args.extend(["--metrics-port".to_owned(), port.to_string()]);
         }
         args.extend(search_attributes::dev_server_args());
         args
@@ -254,6 +260,7 @@ mod tests {
             port: 7233,
             ui_port: Some(8233),
             namespace: "default".into(),
+            metrics_port: None,
         }
     }
 

@@ -94,6 +94,8 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
             ("BOOKINGS_AGENT_CALENDARS", agent_calendars.as_str()),
             ("BOOKINGS_WORKER_METRICS_ADDR", metrics_addr.as_str()),
             ("BOOKINGS_WORKER_HEALTH_ADDR", health_addr.as_str()),
+            // The dev server is on this machine: gzip would only cost CPU.
+            ("BOOKINGS_TEMPORAL_COMPRESSION", "none"),
             (
                 "BOOKINGS_TWILIO_STATUS_CALLBACK_URL",
                 status_callback.as_str(),
@@ -109,6 +111,7 @@ pub async fn up(config: UpConfig) -> anyhow::Result<()> {
             ("SHIM_PORT", shim_port_text.as_str()),
             // Twilio signs the URL it called; the sandbox calls the shim here.
             ("SHIM_PUBLIC_URL", shim_url.as_str()),
+            ("BOOKINGS_TEMPORAL_COMPRESSION", "none"),
             ("TEMPORAL_ADDRESS", address.as_str()),
             ("TEMPORAL_NAMESPACE", config.dev_server.namespace.as_str()),
             ("BOOKINGS_TASK_QUEUE", config.task_queue.as_str()),

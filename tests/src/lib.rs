@@ -53,9 +53,12 @@ pub fn moves(snapshot: &BookingSnapshot) -> usize {
         .count()
 }
 
+pub mod bench_compare;
 pub mod bench_flow;
 pub mod ledger_load;
+pub mod perf;
 pub mod procs;
+pub mod prom;
 
 pub const NAMESPACE: &str = "default";
 
@@ -313,6 +316,12 @@ where
 /// Starts a dev server on a free port. Another process on the machine can take the port
 /// between choosing it and the server binding it, so a taken port means: choose again.
 pub async fn start_dev_server(data_dir: &std::path::Path) -> DevServer {
+    start_dev_server_with(data_dir, false).await
+}
+
+/// Like [`start_dev_server`]; with `metrics`, the server also serves its own Prometheus
+/// metrics on a free port (`DevServerConfig::metrics_port`).
+pub async fn start_dev_server_with(data_dir: &std::path::Path, metrics: bool) -> DevServer {
     let mut last_error = None;
     for _ in 0..5 {
         let config = DevServerConfig {
@@ -322,6 +331,7 @@ pub async fn start_dev_server(data_dir: &std::path::Path) -> DevServer {
             port: free_port(),
             ui_port: None,
             namespace: NAMESPACE.into(),
+            metrics_port: metrics.then(free_port),
         };
         match DevServer::start(config).await {
             Ok(server) => return server,

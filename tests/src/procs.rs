@@ -114,6 +114,55 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((user + system) as f64 / USER_HZ)
 }
 
+/// The fields of `/proc/<pid>/stat` after the command name (which may hold spaces and
+/// parentheses, so they are counted from its last ')'): field N of proc(5) is index N - 3.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    Some(after_name.split_whitespace().map(str::to_owned).collect())
+}
+
+/// CPU time of process `pid` and every process below it, if `pid` is readable: its own user +
+/// system time, the time of its children it has already reaped (cutime + cstime), and the
+/// user + system time of every live descendant. PostgreSQL serves each connection from a
+/// process of its own, so its cost is only visible as a tree.
+pub fn tree_cpu_seconds(pid: u32) -> Option<f64> {
+    const USER_HZ: f64 = 100.0;
+    let ticks = |fields: &[String], from: usize, to: usize| -> u64 {
+        fields[from..to]
+            .iter()
+            .filter_map(|f| f.parse::<u64>().ok())
+            .sum()
+    };
+    let root = stat_fields(pid)?;
+    // utime, stime, cutime, cstime are fields 14-17.
+    let mut total = ticks(&root, 11, 15);
+    let mut children: std::collections::HashMap<u32, Vec<u32>> = Default::default();
+    let mut own: std::collections::HashMap<u32, u64> = Default::default();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // A process that ended between the listing and the read is simply not counted.
+        if let Some(fields) = stat_fields(child).filter(|f| f.len() > 13)
+            && let Ok(parent) = fields[1].parse::<u32>()
+        {
+            children.entry(parent).or_default().push(child);
+            own.insert(child, ticks(&fields, 11, 13));
+        }
+    }
+    let mut stack = children.remove(&pid).unwrap_or_default();
+    while let Some(p) = stack.pop() {
+        total += own.get(&p).copied().unwrap_or(0);
+        stack.extend(children.remove(&p).unwrap_or_default());
+    }
+    Some(total as f64 / USER_HZ)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +181,36 @@ mod tests {
         assert!(cpu > 0.0, "cpu {cpu}");
         assert!(rss_kib(me).expect("VmRSS is readable") > 0);
         assert_eq!(cpu_seconds(u32::MAX), None);
+    }
+
+    #[test]
+    fn a_tree_counts_a_busy_child() {
+        let mut child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 5",
+            ])
+            .spawn()
+            .expect("sh starts");
+        let me = std::process::id();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let own = loop {
+            let own = cpu_seconds(child.id()).expect("the child is readable");
+            if own >= 0.05 || Instant::now() > deadline {
+                break own;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // Self first: the tree, read after, holds at least as much of this process's time.
+        let alone = cpu_seconds(me).expect("this process is readable");
+        let tree = tree_cpu_seconds(me).expect("this process is readable");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(own >= 0.05, "the child used {own} s");
+        assert!(
+            tree >= alone + own,
+            "tree {tree} < self {alone} + child {own}"
+        );
+        assert_eq!(tree_cpu_seconds(u32::MAX), None);
     }
 }

@@ -197,6 +197,10 @@ pub const SETTINGS: &[Setting] = &[
         "Concurrent activity task long polls [default: SDK]",
     ),
     setting(
+        "BOOKINGS_TEMPORAL_COMPRESSION",
+        "gRPC compression to Temporal: gzip or none (next to the server, none saves CPU) [default: gzip]",
+    ),
+    setting(
         "BOOKINGS_WORKER_METRICS_ADDR",
         "Address serving the Temporal SDK's Prometheus metrics, e.g. 0.0.0.0:9464 [default: off]",
     ),
@@ -238,6 +242,7 @@ mod tests {
             include_str!("ledger.rs"),
             include_str!("observability.rs"),
             include_str!("../../activities/src/config.rs"),
+            include_str!("../../workflows/src/connection.rs"),
         ]);
         // Renamed settings, refused at start with their new name.
         let retired = [

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use booking_worker::{
-    WorkerConfig, build_worker, cli, connect,
+    WorkerConfig, build_worker, cli,
     observability::{self, ObservabilityConfig},
     wait_for_stop_signal,
 };
@@ -24,7 +24,10 @@ async fn main() -> anyhow::Result<()> {
     if let Some(addr) = metrics {
         tracing::info!(%addr, "Temporal SDK metrics served for Prometheus");
     }
-    let client = connect().await?;
+    let compression = booking_workflows::connection::compression(
+        settings(booking_workflows::connection::COMPRESSION_VAR).as_deref(),
+    )?;
+    let client = booking_workflows::connection::connect_compressed(compression).await?;
     if let Some(addr) = published.health_addr {
         let addr = observability::serve_health(addr, client.clone()).await?;
         tracing::info!(%addr, "health endpoint: /healthz (liveness), /readyz (Temporal answers)");

@@ -6,8 +6,15 @@
 //! moving from the dev server to a cluster or Temporal Cloud is configuration, not code.
 
 use temporalio_client::{
-    Client, ClientOptions, Connection, ConnectionOptions, envconfig::LoadClientConfigProfileOptions,
+    Client, ClientOptions, Connection, ConnectionOptions, GrpcCompression,
+    envconfig::LoadClientConfigProfileOptions,
 };
+
+/// Whether the client compresses its gRPC messages: `gzip` (the SDK's default) or `none`.
+/// Compression saves bandwidth to a remote cluster or Temporal Cloud; next to the server (the
+/// same host or LAN) it only costs CPU: every message builds a new deflate state, which showed
+/// in the benchmark's profiles of the worker and the shim (README Performance).
+pub const COMPRESSION_VAR: &str = "BOOKINGS_TEMPORAL_COMPRESSION";
 
 /// Why a process could not reach Temporal. Fatal for the process; the message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -23,10 +30,28 @@ pub enum ConnectError {
 
 /// Connects to Temporal using the SDK's environment configuration.
 pub async fn connect() -> Result<Client, ConnectError> {
-    let (connection, options) =
+    connect_compressed(GrpcCompression::default()).await
+}
+
+/// Like [`connect`], with the gRPC compression [`compression`] read.
+pub async fn connect_compressed(compression: GrpcCompression) -> Result<Client, ConnectError> {
+    let (mut connection, options) =
         ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
             .map_err(|e| ConnectError::ClientConfig(e.to_string()))?;
+    connection.grpc_compression = compression;
     connect_with(connection, options).await
+}
+
+/// The compression [`COMPRESSION_VAR`] asks for; unset is the SDK's default (gzip).
+pub fn compression(value: Option<&str>) -> Result<GrpcCompression, ConnectError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(GrpcCompression::default()),
+        Some(v) if v.eq_ignore_ascii_case("gzip") => Ok(GrpcCompression::Gzip),
+        Some(v) if v.eq_ignore_ascii_case("none") => Ok(GrpcCompression::None),
+        Some(other) => Err(ConnectError::ClientConfig(format!(
+            "{COMPRESSION_VAR}={other:?} is refused: expected gzip or none"
+        ))),
+    }
 }
 
 /// Connects with explicit options (tests, or callers that resolved the address themselves).
@@ -68,5 +93,23 @@ pub async fn wait_for_stop_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_is_gzip_unless_turned_off_and_a_typo_is_refused() {
+        assert_eq!(compression(None).unwrap(), GrpcCompression::Gzip);
+        assert_eq!(compression(Some(" ")).unwrap(), GrpcCompression::Gzip);
+        assert_eq!(compression(Some("NONE")).unwrap(), GrpcCompression::None);
+        assert_eq!(compression(Some("gzip")).unwrap(), GrpcCompression::Gzip);
+        let refused = compression(Some("zstd")).unwrap_err().to_string();
+        assert!(
+            refused.contains("BOOKINGS_TEMPORAL_COMPRESSION=\"zstd\""),
+            "{refused}"
+        );
     }
 }

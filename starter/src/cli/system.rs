@@ -48,6 +48,7 @@ impl DevServerArgs {
             port: self.port,
             ui_port: Some(self.ui_port),
             namespace: self.namespace.clone(),
+            metrics_port: None,
         })
     }
 }

@@ -37,10 +37,14 @@ use booking_starter::booking_client::{self, BookingSignal};
 use booking_tests::{
     NAMESPACE, WorkerThread,
     bench_flow::{CeilingWorkflow, NoopActivities, TimerWorkflow},
-    free_port, ledger_load,
-    procs::{cpu_seconds, rss_kib, spawn_logged, wait_http},
+    free_port, ledger_load, perf,
+    procs::{cpu_seconds, rss_kib, sibling, spawn_logged, tree_cpu_seconds, wait_http},
+    prom::Scrape,
 };
-use booking_workflows::ledger::{LedgerConfig, ReserveStatus, Window};
+use booking_workflows::{
+    connection::COMPRESSION_VAR,
+    ledger::{LedgerConfig, ReserveStatus, Window},
+};
 use chrono::{DurationRound, Utc};
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
@@ -50,6 +54,11 @@ use temporalio_client::{
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use tokio::sync::Semaphore;
 
+/// Process names in the CPU figures that the engine's own cost is read from.
+const WORKER: &str = "booking worker";
+const LOAD_SHIM: &str = "load shim";
+/// The rate of the profiled shim load: the issue's target rate.
+const PROFILED_RATE: u64 = 250;
 const FORM_SECRET: &str = "whsec_YmVuY2gtZm9ybS1zaWduaW5nLWtleS0wMDAx";
 const AGENTS: usize = 50;
 /// Webhooks (and client starts) in flight at once in the end-to-end and ceiling scenarios.
@@ -66,6 +75,22 @@ struct Options {
     smoke: bool,
     /// Scenarios to run (all by default); the others are reported as null.
     only: Vec<Scenario>,
+    /// A running Temporal server to measure instead of a dev server of the bench's own.
+    temporal_address: Option<String>,
+    /// What the results call the server (`dev server (SQLite)` unless given).
+    backend: Option<String>,
+    /// The server's processes, `name=pid`, whose CPU (process trees) each scenario records.
+    server_procs: Vec<(String, u32)>,
+    /// The server's Prometheus endpoint, to split the shim's acknowledgement into its parts.
+    server_metrics: Option<String>,
+    /// Booking workers on the task queue.
+    workers: usize,
+    /// A profiled pass after the scenarios (`perf`): allocations and hot spots.
+    perf: bool,
+    /// File name of the results in the results directory.
+    results_file: String,
+    /// Result files to print side by side, instead of running anything.
+    compare: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +144,14 @@ fn options() -> anyhow::Result<Options> {
         keep: false,
         smoke: false,
         only: Scenario::ALL.to_vec(),
+        temporal_address: None,
+        backend: None,
+        server_procs: Vec::new(),
+        server_metrics: None,
+        workers: 1,
+        perf: false,
+        results_file: "bench-results.json".into(),
+        compare: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -142,6 +175,23 @@ fn options() -> anyhow::Result<Options> {
                     .map(|name| Scenario::parse(name.trim()))
                     .collect::<Result<_, _>>()?
             }
+            "--temporal-address" => o.temporal_address = Some(value()?),
+            "--backend" => o.backend = Some(value()?),
+            "--server-proc" => {
+                let v = value()?;
+                let (name, pid) = v
+                    .split_once('=')
+                    .with_context(|| format!("--server-proc {v:?}: expected NAME=PID"))?;
+                let pid = pid
+                    .parse()
+                    .with_context(|| format!("--server-proc {v:?}: {pid:?} is not a pid"))?;
+                o.server_procs.push((name.to_owned(), pid));
+            }
+            "--server-metrics" => o.server_metrics = Some(value()?),
+            "--workers" => o.workers = value()?.parse()?,
+            "--perf" => o.perf = true,
+            "--results-file" => o.results_file = value()?,
+            "--compare" => o.compare.push(PathBuf::from(value()?)),
             "--smoke" => {
                 o.smoke = true;
                 o.bookings = 10;
@@ -154,7 +204,9 @@ fn options() -> anyhow::Result<Options> {
                 println!(
                     "bench [--bookings N (500)] [--idle M (10000)] [--rates 100,250,500] \
                      [--rate-secs S (4)] [--reservations R (400)] [--results-dir DIR] [--keep] [--smoke] \
-                     [--only end-to-end,ceiling,ledger,idle,shim-load]"
+                     [--only end-to-end,ceiling,ledger,idle,shim-load] [--workers W (1)] [--perf] \
+                     [--temporal-address HOST:PORT --backend LABEL [--server-proc NAME=PID]... \
+                     [--server-metrics URL]] [--results-file NAME] | --compare FILE [--compare FILE]..."
                 );
                 std::process::exit(0);
             }
@@ -163,6 +215,12 @@ fn options() -> anyhow::Result<Options> {
     }
     if o.bookings == 0 {
         bail!("--bookings must be at least 1");
+    }
+    if o.workers == 0 {
+        bail!("--workers must be at least 1");
+    }
+    if o.temporal_address.is_none() && !o.server_procs.is_empty() {
+        bail!("--server-proc describes a server given by --temporal-address");
     }
     Ok(o)
 }
@@ -233,23 +291,37 @@ impl MachineTicks {
     }
 }
 
+/// CPU seconds of one process of the system: with its children (PostgreSQL serves each
+/// connection from a process of its own), except for the bench itself, whose children are the
+/// processes listed beside it.
+fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    if pid == std::process::id() {
+        cpu_seconds(pid)
+    } else {
+        tree_cpu_seconds(pid)
+    }
+}
+
 /// CPU seconds each process of the system used during one scenario, and how busy the machine
 /// was: the profile that says which process bounds a scenario.
 struct CpuMeter {
-    procs: Vec<(&'static str, u32)>,
+    procs: Vec<(String, u32)>,
     began: Instant,
     before: Vec<Option<f64>>,
     machine: MachineTicks,
 }
 
 impl CpuMeter {
-    fn start(procs: &[(&'static str, Option<u32>)]) -> Self {
-        let procs: Vec<(&'static str, u32)> = procs
+    fn start(procs: &[(String, Option<u32>)]) -> Self {
+        let procs: Vec<(String, u32)> = procs
             .iter()
-            .filter_map(|(name, pid)| Some((*name, (*pid)?)))
+            .filter_map(|(name, pid)| Some((name.clone(), (*pid)?)))
             .collect();
         Self {
-            before: procs.iter().map(|(_, pid)| cpu_seconds(*pid)).collect(),
+            before: procs
+                .iter()
+                .map(|(_, pid)| process_cpu_seconds(*pid))
+                .collect(),
             procs,
             began: Instant::now(),
             machine: MachineTicks::read(),
@@ -266,12 +338,12 @@ impl CpuMeter {
             .saturating_sub(self.machine.busy + self.machine.idle + self.machine.iowait);
         let mut processes = serde_json::Map::new();
         for ((name, pid), before) in self.procs.iter().zip(self.before) {
-            if let (Some(before), Some(after)) = (before, cpu_seconds(*pid)) {
+            if let (Some(before), Some(after)) = (before, process_cpu_seconds(*pid)) {
                 let used = after - before;
                 processes.insert(
-                    (*name).to_owned(),
+                    name.clone(),
                     json!({
-                        "cpu_seconds": round(used),
+                        "cpu_seconds": (used * 100.0).round() / 100.0,
                         "cores": (100.0 * used / wall).round() / 100.0,
                     }),
                 );
@@ -288,7 +360,7 @@ impl CpuMeter {
 
 /// Runs `scenario` inside a [`CpuMeter`] and adds the meter's figures to its result as `cpu`.
 async fn metered(
-    processes: &[(&'static str, Option<u32>)],
+    processes: &[(String, Option<u32>)],
     scenario: impl std::future::Future<Output = anyhow::Result<Value>>,
 ) -> anyhow::Result<Value> {
     let meter = CpuMeter::start(processes);
@@ -303,17 +375,20 @@ async fn metered(
 struct Signer {
     http: reqwest::Client,
     secret: Secret,
+    /// This bench run's id: its agents are its own, so a run against a server an earlier run
+    /// used never reaches that run's ledgers (whose task queue no worker polls any more).
+    agents: String,
 }
 
 impl Signer {
-    fn body(run: &str, i: usize, start: chrono::DateTime<Utc>) -> String {
+    fn body(&self, run: &str, i: usize, start: chrono::DateTime<Utc>) -> String {
         let end = start + chrono::Duration::minutes(30);
         json!({
             "submission_id": format!("{run}-{i}"),
             "kind": "private_viewing",
             "lead": {"email": format!("lead+{run}-{i}@example.com"), "name": format!("Lead {i}"), "phone": "+33 1"},
             "property_id": format!("prop-{}", i % 200),
-            "agent_id": format!("agent-bench-{}", i % AGENTS),
+            "agent_id": bench_agent(&self.agents, i % AGENTS),
             "start": start.to_rfc3339(),
             "end": end.to_rfc3339(),
             "timezone": "Europe/Paris"
@@ -345,10 +420,18 @@ impl Signer {
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 
-/// `agent=calendar` pairs giving each bench agent its own calendar.
-fn agent_calendars() -> String {
+fn bench_agent(run: &str, k: usize) -> String {
+    format!("agent-bench-{run}-{k}")
+}
+
+fn idle_agent(run: &str, k: usize) -> String {
+    format!("agent-idle-{run}-{k}")
+}
+
+/// `agent=calendar` pairs giving each of run `run`'s agents its own calendar.
+fn agent_calendars(run: &str) -> String {
     (0..AGENTS)
-        .flat_map(|k| [format!("agent-bench-{k}"), format!("agent-idle-{k}")])
+        .flat_map(|k| [bench_agent(run, k), idle_agent(run, k)])
         .map(|agent| format!("{agent}=google:{agent}@bench.test"))
         .collect::<Vec<_>>()
         .join(",")
@@ -388,7 +471,7 @@ async fn end_to_end(
             .map(|i| {
                 let seen = seen.clone();
                 async move {
-                    let body = Signer::body(run, i, slot(base, i));
+                    let body = signer.body(run, i, slot(base, i));
                     seen.lock().unwrap()[i].sent = Some(Instant::now());
                     let (status, took) =
                         signer.post(shim_url, &format!("msg-{run}-{i}"), body).await;
@@ -589,7 +672,7 @@ async fn idle(
         let start = slot(base, i);
         request.booking_id = format!("idle-{run}-{i}");
         request.event_id = format!("idle-created-{run}-{i}");
-        request.agent_id = format!("agent-idle-{}", i % AGENTS);
+        request.agent_id = idle_agent(run, i % AGENTS);
         request.tour = Some(
             booking_proto::domain::TourSlot::new(start, start + chrono::Duration::minutes(30))
                 .expect("a 30-minute tour")
@@ -719,6 +802,56 @@ async fn idle(
 }
 
 /// Open-loop: request k leaves at `k / rate` whatever the answers do.
+/// The metrics endpoints that split an acknowledgement into the shim's own work, its call to
+/// Temporal, and the server's handling of that call (frontend, history, persistence).
+struct LatencySplit {
+    http: reqwest::Client,
+    shim_metrics: String,
+    server_metrics: Option<String>,
+}
+
+impl LatencySplit {
+    async fn scrape(&self) -> (Scrape, Scrape) {
+        let server = async {
+            match &self.server_metrics {
+                Some(url) => Scrape::fetch(&self.http, url).await,
+                None => Scrape::default(),
+            }
+        };
+        tokio::join!(Scrape::fetch(&self.http, &self.shim_metrics), server)
+    }
+
+    /// Mean (and bucket-bounded p99) of each part between two scrapes; an absent part (no
+    /// server metrics) is null.
+    fn between(before: &(Scrape, Scrape), after: &(Scrape, Scrape)) -> Value {
+        let part = |h: booking_tests::prom::Histogram| {
+            json!({
+                "n": h.count,
+                "mean_ms": h.mean_ms().map(round),
+                "p99_at_most_ms": h.quantile_upper_ms(0.99).filter(|v| v.is_finite()).map(round),
+            })
+        };
+        let shim = |s: &Scrape| s.histogram("shim_handoff_duration_seconds", &[("kind", "form")]);
+        let server = |s: &Scrape, name: &str, labels: &[(&str, &str)]| s.histogram(name, labels);
+        let start = [
+            ("operation", "StartWorkflowExecution"),
+            ("namespace", NAMESPACE),
+        ];
+        let frontend = [start[0], start[1], ("service_name", "frontend")];
+        let history = [start[0], start[1], ("service_name", "history")];
+        let create = [
+            ("operation", "CreateWorkflowExecution"),
+            ("namespace", NAMESPACE),
+        ];
+        json!({
+            "shim_handoff": part(shim(&after.0).since(&shim(&before.0))),
+            "server_frontend_start": part(server(&after.1, "service_latency", &frontend).since(&server(&before.1, "service_latency", &frontend))),
+            "server_history_start": part(server(&after.1, "service_latency", &history).since(&server(&before.1, "service_latency", &history))),
+            "server_persistence_create": part(server(&after.1, "persistence_latency", &create).since(&server(&before.1, "persistence_latency", &create))),
+        })
+    }
+}
+
 async fn shim_load(
     signer: &Arc<Signer>,
     shim_url: &str,
@@ -726,7 +859,9 @@ async fn shim_load(
     rate: u64,
     secs: u64,
     base: chrono::DateTime<Utc>,
+    split: &LatencySplit,
 ) -> Value {
+    let before = split.scrape().await;
     let total = rate * secs;
     let began = Instant::now();
     let mut tasks = Vec::with_capacity(total as usize);
@@ -735,7 +870,7 @@ async fn shim_load(
         tokio::time::sleep_until(at.into()).await;
         let signer = signer.clone();
         let url = shim_url.to_owned();
-        let body = Signer::body(
+        let body = signer.body(
             &format!("{run}-r{rate}"),
             k as usize,
             slot(base, k as usize),
@@ -754,12 +889,127 @@ async fn shim_load(
             lat.push(ms(took));
         }
     }
+    let after = split.scrape().await;
     json!({
         "rate_per_s": rate,
         "sent": total,
         "accepted_202": ok,
         "achieved_per_s": round(total as f64 / sent_in.as_secs_f64()),
         "ack": summary(lat),
+        "where_the_time_goes": LatencySplit::between(&before, &after),
+    })
+}
+
+/// The engine's own cost in an end-to-end run: the booking workers' CPU per completed booking
+/// (its first steps: reserve, free/busy, CRM, calendar, first email), whatever the server cost.
+fn worker_cost(e2e: &Value) -> Value {
+    let done = e2e["completed"].as_f64().unwrap_or(0.0);
+    let cpu: f64 = e2e["cpu"]["processes"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(name, _)| name.starts_with(WORKER))
+                .filter_map(|(_, v)| v["cpu_seconds"].as_f64())
+                .sum()
+        })
+        .unwrap_or(0.0);
+    json!({"worker_cpu_ms_per_booking": (done > 0.0).then(|| round(1000.0 * cpu / done))})
+}
+
+/// The load shim's CPU per acknowledged webhook (signature check, parse, the start call).
+fn shim_cost(load: &Value) -> Value {
+    let acks = load["accepted_202"].as_f64().unwrap_or(0.0);
+    let cpu = load["cpu"]["processes"][LOAD_SHIM]["cpu_seconds"].as_f64();
+    json!({"shim_cpu_us_per_ack": cpu.filter(|_| acks > 0.0).map(|c| round(1e6 * c / acks))})
+}
+
+/// The measured passes: the end-to-end scenario again, once with a CPU profile of every
+/// booking worker and once counting their allocations, then one shim load per measure on the
+/// load shim. Their timings are perf's, not the benchmark's; their figures are where the CPU
+/// goes and allocations per booking and per acknowledgement.
+async fn profiled_pass<E, L>(
+    dir: &std::path::Path,
+    worker_pids: &[Option<u32>],
+    shim_pid: Option<u32>,
+    exes: &(PathBuf, PathBuf),
+    e2e: impl Fn(usize) -> E,
+    load: impl Fn(usize) -> L,
+) -> anyhow::Result<Value>
+where
+    E: std::future::Future<Output = anyhow::Result<Value>>,
+    L: std::future::Future<Output = anyhow::Result<Value>>,
+{
+    use perf::Measure;
+    if !perf::available().await {
+        bail!("--perf needs Linux perf (Debian: apt-get install linux-perf)");
+    }
+    let shim_pid = shim_pid.context("the load shim has no pid")?;
+    let mut out = serde_json::Map::new();
+    for (pass, measure) in [Measure::Profile, Measure::Allocations]
+        .into_iter()
+        .enumerate()
+    {
+        let mut recordings = Vec::new();
+        for (i, pid) in worker_pids.iter().enumerate() {
+            let pid = pid.context("a booking worker has no pid")?;
+            let name = format!("booking-worker-{}-{measure:?}", i + 1);
+            recordings.push(perf::Recording::start(dir, &name, pid, &exes.0, measure).await?);
+        }
+        let run = e2e(pass).await?;
+        let mut workers = Vec::new();
+        for recording in recordings {
+            workers.push(recording.finish().await?);
+        }
+        let shim = perf::Recording::start(
+            dir,
+            &format!("load-shim-{measure:?}"),
+            shim_pid,
+            &exes.1,
+            measure,
+        )
+        .await?;
+        let loaded = load(pass).await?;
+        let shim = shim.finish().await?;
+        let bookings = run["completed"].as_f64().unwrap_or(0.0);
+        let acks = loaded["accepted_202"].as_f64().unwrap_or(0.0);
+        match measure {
+            Measure::Profile => {
+                out.insert("workers".into(), json!(workers));
+                out.insert("shim".into(), shim);
+            }
+            Measure::Allocations => {
+                let per =
+                    |n: Option<u64>, d: f64| n.filter(|_| d > 0.0).map(|n| round(n as f64 / d));
+                let total: Option<u64> = workers.iter().map(|w| w["allocations"].as_u64()).sum();
+                out.insert("bookings".into(), json!(bookings));
+                out.insert(
+                    "allocations_per_booking".into(),
+                    json!(per(total, bookings)),
+                );
+                out.insert("acks".into(), json!(acks));
+                out.insert(
+                    "allocations_per_ack".into(),
+                    json!(per(shim["allocations"].as_u64(), acks)),
+                );
+            }
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+/// What the worker and the shims send to Temporal with: `none`, as every deployment next to its
+/// server runs (compose, `bookings up`), unless the bench's own environment says otherwise.
+fn temporal_compression() -> String {
+    std::env::var(COMPRESSION_VAR).unwrap_or_else(|_| "none".into())
+}
+
+fn backend_label(o: &Options) -> String {
+    o.backend.clone().unwrap_or_else(|| {
+        if o.temporal_address.is_some() {
+            "external Temporal server".into()
+        } else {
+            "dev server (SQLite)".into()
+        }
     })
 }
 
@@ -786,6 +1036,9 @@ fn git_revision() -> String {
 }
 
 async fn run(o: Options) -> anyhow::Result<()> {
+    if !o.compare.is_empty() {
+        return booking_tests::bench_compare::print_and_write(&o.compare, &o.results_dir);
+    }
     let run_id = format!("{:x}", Utc::now().timestamp_millis());
     let dir = std::env::temp_dir().join(format!("booking-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -799,26 +1052,60 @@ async fn run(o: Options) -> anyhow::Result<()> {
         dir.display()
     );
 
-    // A port picked free can be taken by someone else's outgoing connection before the
-    // server binds it: the harness's start tries another port then.
-    let server = booking_tests::start_dev_server(&dir).await;
-    let address = server.config().grpc_address();
-    let result = run_with_server(&o, &dir, &address, server.pid(), &run_id, profile).await;
-    server.stop().await;
+    let result = match &o.temporal_address {
+        Some(address) => {
+            let server = Server {
+                address: address.clone(),
+                procs: o
+                    .server_procs
+                    .iter()
+                    .map(|(name, pid)| (name.clone(), Some(*pid)))
+                    .collect(),
+                metrics: o.server_metrics.clone(),
+            };
+            run_with_server(&o, &dir, &server, &run_id, profile).await
+        }
+        None => {
+            // A port picked free can be taken by someone else's outgoing connection before the
+            // server binds it: the harness's start tries another port then.
+            let dev = booking_tests::start_dev_server_with(&dir, true).await;
+            let server = Server {
+                address: dev.config().grpc_address(),
+                procs: vec![("temporal dev server".into(), dev.pid())],
+                metrics: dev
+                    .config()
+                    .metrics_port
+                    .map(|port| format!("http://127.0.0.1:{port}/metrics")),
+            };
+            let result = run_with_server(&o, &dir, &server, &run_id, profile).await;
+            dev.stop().await;
+            result
+        }
+    };
     if result.is_ok() && !o.keep {
         let _ = std::fs::remove_dir_all(&dir);
     }
     result
 }
 
+/// The Temporal server a run measures: its own dev server, or one given on the command line.
+struct Server {
+    address: String,
+    /// Its processes (name, pid), metered as process trees.
+    procs: Vec<(String, Option<u32>)>,
+    /// Its Prometheus endpoint.
+    metrics: Option<String>,
+}
+
 async fn run_with_server(
     o: &Options,
     dir: &std::path::Path,
-    address: &str,
-    server_pid: Option<u32>,
+    server: &Server,
     run_id: &str,
     profile: &str,
 ) -> anyhow::Result<()> {
+    let address = server.address.as_str();
+    let server_pid = server.procs.first().and_then(|(_, pid)| *pid);
     let sandbox_port = free_port();
     let sandbox_url = format!("http://127.0.0.1:{sandbox_port}");
     let task_queue = format!("bench-{run_id}");
@@ -846,6 +1133,7 @@ async fn run_with_server(
             ("BOOKINGS_TASK_QUEUE", queue.to_owned()),
             ("BOOKINGS_SANDBOX_URL", sandbox_url.clone()),
             ("BOOKINGS_CALENDLY_TOKEN", "bench-calendly-token".into()),
+            (COMPRESSION_VAR, temporal_compression()),
         ]
     };
     let shim_env = |queue: &str, port: u16| {
@@ -873,8 +1161,11 @@ async fn run_with_server(
     // its own, as in a real agency: with one shared calendar each free/busy check and each
     // calendar-event lookup scans every idle booking's event.
     let mut worker_env = common(&task_queue);
-    worker_env.push(("BOOKINGS_AGENT_CALENDARS", agent_calendars()));
-    let mut worker = spawn_logged(dir, "booking-worker", &[], &worker_env, LOG)?;
+    worker_env.push(("BOOKINGS_AGENT_CALENDARS", agent_calendars(run_id)));
+    let mut workers = (0..o.workers)
+        .map(|_| spawn_logged(dir, "booking-worker", &[], &worker_env, LOG))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let worker_pids: Vec<Option<u32>> = workers.iter().map(|w| w.id()).collect();
     wait_http(&format!("{shim_url}/readyz"), Duration::from_secs(60)).await?;
     // A second shim on a task queue no worker polls, for the load scenario.
     let load_port = free_port();
@@ -911,33 +1202,49 @@ async fn run_with_server(
     let signer = Arc::new(Signer {
         http: reqwest::Client::new(),
         secret: Secret::new(FORM_SECRET),
+        agents: run_id.to_owned(),
     });
     let day = Utc::now().duration_trunc(chrono::Duration::days(1))?;
     // Far-apart bases so no two scenarios' slots meet.
     let e2e_base = day + chrono::Duration::days(30);
     let idle_base = day + chrono::Duration::days(3000);
     let load_base = day + chrono::Duration::days(30);
+    let profile_base = day + chrono::Duration::days(60);
 
     // The bench process holds the client, the ceiling worker and the load generator.
-    let processes = [
-        ("temporal dev server", server_pid),
-        ("booking worker", worker.id()),
-        ("shim", shim.id()),
-        ("load shim", load_shim.id()),
-        ("sandbox", sandbox.id()),
-        ("bench", Some(std::process::id())),
-    ];
+    let mut processes: Vec<(String, Option<u32>)> = server.procs.clone();
+    for (i, pid) in worker_pids.iter().enumerate() {
+        let name = if o.workers == 1 {
+            WORKER.to_owned()
+        } else {
+            format!("{WORKER} {}", i + 1)
+        };
+        processes.push((name, *pid));
+    }
+    processes.extend([
+        ("shim".to_owned(), shim.id()),
+        (LOAD_SHIM.to_owned(), load_shim.id()),
+        ("sandbox".to_owned(), sandbox.id()),
+        ("bench".to_owned(), Some(std::process::id())),
+    ]);
+    let split = LatencySplit {
+        http: reqwest::Client::new(),
+        shim_metrics: format!("{load_url}/metrics"),
+        server_metrics: server.metrics.clone(),
+    };
     let outcome: anyhow::Result<Value> = async {
         let wanted = |s: Scenario| o.only.contains(&s);
         let e2e = if wanted(Scenario::EndToEnd) {
             println!("bench: 1/5 end to end, {} signed form webhooks", o.bookings);
-            metered(&processes, end_to_end(&signer, &shim_url, &sandbox_client, run_id, o.bookings, e2e_base)).await?
+            let mut e2e = metered(&processes, end_to_end(&signer, &shim_url, &sandbox_client, run_id, o.bookings, e2e_base)).await?;
+            e2e["engine_cost"] = worker_cost(&e2e);
+            e2e
         } else {
             Value::Null
         };
         let ceil = if wanted(Scenario::Ceiling) {
             println!("bench: 2/5 ceiling, {} no-op workflows", o.bookings);
-            let payload = serde_json::to_string(&Signer::body(run_id, 0, e2e_base))?;
+            let payload = serde_json::to_string(&signer.body(run_id, 0, e2e_base))?;
             metered(&processes, ceiling(&client, &bench_queue, run_id, o.bookings, payload)).await?
         } else {
             Value::Null
@@ -950,7 +1257,7 @@ async fn run_with_server(
         };
         let idle_result = if wanted(Scenario::Idle) {
             println!("bench: 4/5 idle capacity, {} open bookings", o.idle);
-            metered(&processes, idle(&client, &task_queue, &bench_queue, &sandbox_client, run_id, o.idle, idle_base, (worker.id(), server_pid))).await?
+            metered(&processes, idle(&client, &task_queue, &bench_queue, &sandbox_client, run_id, o.idle, idle_base, (worker_pids[0], server_pid))).await?
         } else {
             Value::Null
         };
@@ -958,24 +1265,47 @@ async fn run_with_server(
         if wanted(Scenario::ShimLoad) {
             println!("bench: 5/5 shim under load, {:?}/s for {}s each", o.rates, o.rate_secs);
             for &rate in &o.rates {
-                let load = async { Ok(shim_load(&signer, &load_url, run_id, rate, o.rate_secs, load_base).await) };
-                loads.push(metered(&processes, load).await?);
+                let load = async { Ok(shim_load(&signer, &load_url, run_id, rate, o.rate_secs, load_base, &split).await) };
+                let mut load = metered(&processes, load).await?;
+                load["engine_cost"] = shim_cost(&load);
+                loads.push(load);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-        Ok(json!({"end_to_end": e2e, "ceiling": ceil, "ledger": ledger_result, "idle": idle_result, "shim_load": loads}))
+        let profiled = if o.perf {
+            println!("bench: profiled pass (perf): {} bookings end to end, then shim load at {PROFILED_RATE}/s", o.bookings);
+            let exes = (sibling("booking-worker")?, sibling("booking-shim")?);
+            // Each pass gets bookings and slots of its own.
+            let tag = |pass: usize| format!("{run_id}p{pass}");
+            let base = |pass: usize| profile_base + chrono::Duration::days(30 * pass as i64);
+            let e2e = |pass: usize| {
+                let (signer, shim_url, sandbox_client) = (&signer, &shim_url, &sandbox_client);
+                async move { end_to_end(signer, shim_url, sandbox_client, &tag(pass), o.bookings, base(pass)).await }
+            };
+            let load = |pass: usize| {
+                let (signer, load_url, split) = (&signer, &load_url, &split);
+                async move { Ok(shim_load(signer, load_url, &tag(pass), PROFILED_RATE, o.rate_secs, base(pass), split).await) }
+            };
+            profiled_pass(dir, &worker_pids, load_shim.id(), &exes, e2e, load).await?
+        } else {
+            Value::Null
+        };
+        Ok(json!({"end_to_end": e2e, "ceiling": ceil, "ledger": ledger_result, "idle": idle_result, "shim_load": loads, "profile": profiled}))
     }
     .await;
 
     bench_worker.stop();
-    for child in [&mut worker, &mut shim, &mut load_shim, &mut sandbox] {
+    for child in workers
+        .iter_mut()
+        .chain([&mut shim, &mut load_shim, &mut sandbox])
+    {
         booking_starter::supervisor::terminate(child, Duration::from_secs(10)).await;
     }
     let scenarios = outcome?;
-    let report = report(o, &scenarios, profile);
+    let report = report(o, &scenarios, profile, &backend_label(o));
     print!("{}", report.table);
     std::fs::create_dir_all(&o.results_dir)?;
-    let path = o.results_dir.join("bench-results.json");
+    let path = o.results_dir.join(&o.results_file);
     std::fs::write(&path, serde_json::to_vec_pretty(&report.json)?)?;
     println!("bench: results written to {}", path.display());
     Ok(())
@@ -1011,7 +1341,38 @@ fn cpu_cell(cpu: &Value) -> String {
     )
 }
 
-fn report(o: &Options, s: &Value, profile: &str) -> Report {
+/// One cell splitting an acknowledgement (means, ms): the shim's call to Temporal, and within
+/// it the server's frontend, history and persistence times for the start.
+fn split_cell(w: &Value) -> String {
+    let mean = |k: &str| match w[k]["mean_ms"].as_f64() {
+        Some(v) => format!("{v:.1}"),
+        None => "n/a".into(),
+    };
+    format!(
+        "shim → Temporal {} ⊃ server frontend {} ⊃ history {} ⊃ persistence (create) {}",
+        mean("shim_handoff"),
+        mean("server_frontend_start"),
+        mean("server_history_start"),
+        mean("server_persistence_create"),
+    )
+}
+
+/// The crates taking the most CPU in a profile, e.g. `tokio 21.5%, prost 10.0%`.
+fn crates_cell(profile: &Value) -> String {
+    profile["by_crate"]
+        .as_array()
+        .map(|crates| {
+            crates
+                .iter()
+                .take(6)
+                .map(|c| format!("{} {}%", c["crate"].as_str().unwrap_or("?"), c["pct"]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+fn report(o: &Options, s: &Value, profile: &str, backend: &str) -> Report {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -1053,6 +1414,11 @@ fn report(o: &Options, s: &Value, profile: &str) -> Report {
             );
         }
         row(String::new(), "CPU cores used", cpu_cell(&e2e["cpu"]));
+        row(
+            String::new(),
+            "worker CPU ms per booking (first steps)",
+            e2e["engine_cost"]["worker_cpu_ms_per_booking"].to_string(),
+        );
     }
     let ceil = &s["ceiling"];
     let ratio = e2e["bookings_per_s"]
@@ -1090,7 +1456,17 @@ fn report(o: &Options, s: &Value, profile: &str) -> Report {
             "ack p50/p99 ms",
             p50_99(&l["ack"]),
         );
+        row(
+            String::new(),
+            "where an ack's time goes (means, ms)",
+            split_cell(&l["where_the_time_goes"]),
+        );
         row(String::new(), "CPU cores used", cpu_cell(&l["cpu"]));
+        row(
+            String::new(),
+            "shim CPU µs per ack",
+            l["engine_cost"]["shim_cpu_us_per_ack"].to_string(),
+        );
     }
     if !loads.is_empty() {
         row(
@@ -1143,14 +1519,39 @@ fn report(o: &Options, s: &Value, profile: &str) -> Report {
         row(String::new(), "CPU cores used", cpu_cell(&l["cpu"]));
     }
 
-    let mut table = String::from("\n| scenario | measure | value |\n|---|---|---|\n");
+    let p = &s["profile"];
+    if !p.is_null() {
+        row(
+            format!("profiled pass (perf, {} bookings)", p["bookings"]),
+            "allocations per booking (workers)",
+            p["allocations_per_booking"].to_string(),
+        );
+        if let Some(first) = p["workers"].get(0) {
+            row(String::new(), "worker CPU by crate", crates_cell(first));
+        }
+        row(
+            format!("profiled shim load {PROFILED_RATE}/s ({} acks)", p["acks"]),
+            "allocations per ack (shim)",
+            p["allocations_per_ack"].to_string(),
+        );
+        row(String::new(), "shim CPU by crate", crates_cell(&p["shim"]));
+    }
+
+    let mut table = format!(
+        "\n### {backend}, {} booking worker(s)\n\n| scenario | measure | value |\n|---|---|---|\n",
+        o.workers
+    );
     for [scenario, measure, value] in rows {
         table.push_str(&format!("| {scenario} | {measure} | {value} |\n"));
     }
     table.push_str(&format!(
-        "\n{profile} binaries, {cores} cores, worker tuning {tuning}\n"
+        "\n{profile} binaries, {cores} cores, gRPC compression to Temporal {}, worker tuning {tuning}\n",
+        temporal_compression()
     ));
     let json = json!({
+        "backend": backend,
+        "workers": o.workers,
+        "temporal_compression": temporal_compression(),
         "git_revision": git_revision(),
         "cores": cores,
         "profile": profile,

@@ -833,6 +833,7 @@ async fn run(options: Options) -> anyhow::Result<i32> {
         port,
         ui_port: None,
         namespace: booking_tests::NAMESPACE.into(),
+        metrics_port: None,
     };
     let server = DevServer::start(server_config.clone())
         .await
