@@ -32,5 +32,5 @@ pub mod delivery;
 pub mod signature;
 
 pub use decision::{Outcome, ProcessError, process};
-pub use delivery::{AcuityAction, AcuityDelivery};
+pub use delivery::{AcuityAction, AcuityDelivery, AcuityForm};
 pub use signature::{SIGNATURE_HEADER, verify};

@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// What the counter shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SeatCounter {
     pub seats_left: u32,
     pub waitlist_length: u32,

@@ -37,7 +37,10 @@ pub mod delivery;
 
 pub use chain::{ChainError, Chains, LiveInvitee, MAX_CHAIN};
 pub use decision::{Outcome, ProcessError, process};
-pub use delivery::{CalendlyDelivery, InviteeFacts, InviteeRef, Unprocessable, event_id, parse};
+pub use delivery::{
+    CalendlyDelivery, Envelope as CalendlyWebhook, InviteeFacts, InviteeRef, Unprocessable,
+    event_id, parse,
+};
 
 #[cfg(test)]
 mod tests;

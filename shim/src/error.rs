@@ -13,7 +13,11 @@ use axum::{
 };
 use booking_proto::domain::FieldError;
 
-use crate::{handoff::HandoffError, signature::SignatureError};
+use crate::{
+    answers::{ErrorBody, ValidationErrors},
+    handoff::HandoffError,
+    signature::SignatureError,
+};
 
 /// Every way a request can fail, mapped to one status each.
 #[derive(Debug)]
@@ -53,37 +57,26 @@ impl IntoResponse for ApiError {
                 tracing::warn!(%reason, "authentication failed");
                 (
                     StatusCode::UNAUTHORIZED,
-                    Json(serde_json::json!({ "error": "unauthorized" })),
+                    Json(ErrorBody::new("unauthorized")),
                 )
                     .into_response()
             }
             ApiError::Invalid(errors) => {
                 tracing::info!(count = errors.len(), "invalid input");
-                let errors: Vec<_> = errors
-                    .iter()
-                    .map(|e| serde_json::json!({ "field": e.field, "message": e.message }))
-                    .collect();
-                (
-                    StatusCode::BAD_REQUEST,
-                    Json(serde_json::json!({ "errors": errors })),
-                )
-                    .into_response()
+                let errors = errors.iter().map(Into::into).collect();
+                (StatusCode::BAD_REQUEST, Json(ValidationErrors { errors })).into_response()
             }
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Json(serde_json::json!({ "error": "the body must be application/json" })),
+                Json(ErrorBody::new("the body must be application/json")),
             )
                 .into_response(),
-            ApiError::NotFound => (
-                StatusCode::NOT_FOUND,
-                Json(serde_json::json!({ "error": "not found" })),
-            )
-                .into_response(),
-            ApiError::Refused(reason) => (
-                StatusCode::CONFLICT,
-                Json(serde_json::json!({ "error": reason })),
-            )
-                .into_response(),
+            ApiError::NotFound => {
+                (StatusCode::NOT_FOUND, Json(ErrorBody::new("not found"))).into_response()
+            }
+            ApiError::Refused(reason) => {
+                (StatusCode::CONFLICT, Json(ErrorBody::new(reason))).into_response()
+            }
             ApiError::Unavailable(reason) => {
                 tracing::warn!(%reason, "hand-off not possible now; asking the sender to retry");
                 retry_later()
@@ -102,7 +95,7 @@ pub struct RetryLater;
 fn retry_later() -> Response {
     let mut response = (
         StatusCode::SERVICE_UNAVAILABLE,
-        Json(serde_json::json!({ "error": "temporarily unavailable, retry later" })),
+        Json(ErrorBody::new("temporarily unavailable, retry later")),
     )
         .into_response();
     response.extensions_mut().insert(RetryLater);

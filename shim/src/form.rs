@@ -17,6 +17,10 @@
 //! to the caps of [`caps`], so an oversized or control-laden field is a 400 naming it, never
 //! history, CRM or email content. Errors name the form's own keys (`agent_id`, `lead.name`).
 
+mod body;
+
+pub use body::{BookingForm, FormKind, FormLead};
+
 use booking_proto::{
     domain::{
         AgentId, BookingId, Email, EventId, FieldError, FreeText, PropertyId, TextCap, TourSlot,

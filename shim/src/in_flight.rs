@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use crate::{ApiError, error::RetryAfter};
 
 /// Paths served whatever the load.
-const EXEMPT: &[&str] = &["/healthz"];
+pub(crate) const EXEMPT: &[&str] = &["/healthz"];
 
 /// Slots for requests being served, shared by every connection of one server.
 #[derive(Clone, Debug)]

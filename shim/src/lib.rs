@@ -34,6 +34,7 @@
 //! front of the seat counter's workflow queries ([`availability`]).
 
 pub mod acuity;
+pub mod answers;
 pub mod availability;
 pub mod calendly;
 pub mod cli;
@@ -57,8 +58,9 @@ use std::sync::Arc;
 
 use axum::{
     extract::DefaultBodyLimit,
-    http::HeaderName,
-    routing::{get, post},
+    handler::Handler,
+    http::{HeaderName, Method},
+    routing::{MethodFilter, MethodRouter, on},
 };
 use booking_activities::{
     acuity::client::AcuityClient, http::Http, redact::Redactor, scheduler::client::CalendlyClient,
@@ -179,6 +181,60 @@ impl ShimState {
     }
 }
 
+/// One route: a method and path template, and its handler. The router registers the handler
+/// under `method` itself, so the method a test reads is the one served.
+pub(crate) struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    handler: Box<dyn FnOnce(MethodFilter) -> MethodRouter<ShimState>>,
+}
+
+fn at<H, T>(method: Method, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, ShimState>,
+    T: 'static,
+{
+    Route {
+        method,
+        path,
+        handler: Box::new(move |filter| on(filter, handler)),
+    }
+}
+
+/// Every route the shim serves. The router registers exactly these and the OpenAPI tests hold
+/// the document to the same list, so no route goes undescribed and no description outlives
+/// its route.
+pub(crate) fn route_table() -> Vec<Route> {
+    use Method as M;
+    use routes::{acuity, availability, calendly, form, links, twilio};
+    vec![
+        at(M::GET, "/healthz", probes::healthz),
+        at(M::GET, "/readyz", probes::readyz),
+        at(M::GET, "/metrics", probes::metrics_text),
+        at(M::GET, "/openapi.json", probes::openapi_json),
+        at(M::POST, "/webhooks/calendly", calendly::calendly_webhook),
+        at(M::POST, "/webhooks/form", form::form_webhook),
+        at(M::POST, "/webhooks/acuity", acuity::acuity_webhook),
+        at(M::POST, twilio::STATUS_ROUTE, twilio::twilio_status),
+        at(M::POST, twilio::INBOUND_ROUTE, twilio::twilio_inbound),
+        at(M::GET, "/q/{token}", links::questionnaire_link),
+        at(M::GET, "/b/{token}/confirm", links::confirm_page),
+        at(M::POST, "/b/{token}/confirm", links::confirm_action),
+        at(M::GET, "/b/{token}/cancel", links::cancel_page),
+        at(M::POST, "/b/{token}/cancel", links::cancel_action),
+        at(
+            M::POST,
+            "/bookings/{id}/tour-complete",
+            operator::tour_complete,
+        ),
+        at(
+            M::GET,
+            "/open-houses/{id}/availability",
+            availability::open_house_availability,
+        ),
+    ]
+}
+
 /// Every route, under the shim's middleware. From the outside in: the request id (accepted
 /// when sane, else made; echoed in the response), the request's span, the `Retry-After` of
 /// 503s, the in-flight cap, the body deadline and limit; per matched route, the route template
@@ -188,42 +244,14 @@ pub fn router(state: ShimState) -> Router {
     let limit = config.body_limit;
     let in_flight = in_flight::InFlight::new(config.max_in_flight_requests, state.retry_after());
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    Router::new()
-        .route("/healthz", get(probes::healthz))
-        .route("/readyz", get(probes::readyz))
-        .route("/metrics", get(probes::metrics_text))
-        .route("/openapi.json", get(probes::openapi_json))
-        .route(
-            "/webhooks/calendly",
-            post(routes::calendly::calendly_webhook),
-        )
-        .route("/webhooks/form", post(routes::form::form_webhook))
-        .route("/webhooks/acuity", post(routes::acuity::acuity_webhook))
-        .route(
-            "/webhooks/twilio/status",
-            post(routes::twilio::twilio_status),
-        )
-        .route(
-            "/webhooks/twilio/inbound",
-            post(routes::twilio::twilio_inbound),
-        )
-        .route("/q/{token}", get(routes::links::questionnaire_link))
-        .route(
-            "/b/{token}/confirm",
-            get(routes::links::confirm_page).post(routes::links::confirm_action),
-        )
-        .route(
-            "/b/{token}/cancel",
-            get(routes::links::cancel_page).post(routes::links::cancel_action),
-        )
-        .route(
-            "/bookings/{id}/tour-complete",
-            post(operator::tour_complete),
-        )
-        .route(
-            "/open-houses/{id}/availability",
-            get(routes::availability::open_house_availability),
-        )
+    // Two methods on one path merge into one method router.
+    let routes = route_table()
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            let filter = MethodFilter::try_from(route.method).expect("a method axum routes");
+            router.route(route.path, (route.handler)(filter))
+        });
+    routes
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::count_requests,

@@ -10,7 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::ShimState;
+use crate::{ShimState, answers::ErrorBody};
 
 /// Reads the whole body (up to the body limit) within `SHIM_BODY_READ_TIMEOUT_MS` of the
 /// headers, before any handler runs: a client trickling its body gets 408 and its connection
@@ -33,7 +33,7 @@ pub async fn read_body_in_time(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let refused = |status: StatusCode, message: &str| {
-        let mut response = (status, Json(serde_json::json!({ "error": message }))).into_response();
+        let mut response = (status, Json(ErrorBody::new(message))).into_response();
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -26,7 +26,7 @@ pub mod keywords;
 pub mod signature;
 
 pub use decision::{Outcome, TwilioError, answer_reply, deliver_status};
-pub use form::{InboundText, StatusReport, TwilioForm};
+pub use form::{InboundText, StatusReport, TwilioForm, TwilioInbound, TwilioStatus};
 pub use keywords::Reply;
 pub use signature::{SIGNATURE_HEADER, signed_url, verify};
 

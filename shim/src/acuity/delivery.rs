@@ -1,13 +1,19 @@
 //! The form of an Acuity webhook: `action`, `id`, `calendarID`, `appointmentTypeID`.
 
 use booking_proto::domain::FieldError;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// What Acuity says happened. Only a hint: the decision reads the appointment itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub enum AcuityAction {
+    #[serde(rename = "appointment.scheduled")]
     Scheduled,
+    #[serde(rename = "appointment.rescheduled")]
     Rescheduled,
+    #[serde(rename = "appointment.canceled")]
     Canceled,
+    #[serde(rename = "appointment.changed")]
     Changed,
 }
 
@@ -32,6 +38,25 @@ impl AcuityAction {
             Self::Changed => "appointment.changed",
         }
     }
+}
+
+// [`AcuityDelivery::parse`] reads the pairs one by one, to name every bad field at once; this
+// type is what the OpenAPI document shows of the form, and the tests hold the two together.
+
+/// An Acuity webhook as sent. `calendarID` and `appointmentTypeID` are checked when present;
+/// the shim reads both again from the appointment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AcuityForm {
+    pub action: AcuityAction,
+    /// The appointment: the shim reads it from Acuity's API, the source of truth.
+    #[schema(minimum = 1)]
+    pub id: u64,
+    #[serde(rename = "calendarID", skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, nullable = false)]
+    pub calendar_id: Option<u64>,
+    #[serde(rename = "appointmentTypeID", skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, nullable = false)]
+    pub appointment_type_id: Option<u64>,
 }
 
 /// A verified delivery's form, checked.
@@ -110,6 +135,65 @@ mod tests {
                 appointment_id: 1001,
             })
         );
+    }
+
+    /// The form as the OpenAPI document describes it, encoded as Acuity sends it, with
+    /// `spoiled` (if any) holding a value no field takes.
+    fn encoded(form: &AcuityForm, spoiled: Option<&str>) -> Vec<u8> {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in fields(form) {
+            let value = match value {
+                _ if Some(name.as_str()) == spoiled => "x".to_owned(),
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            out.append_pair(&name, &value);
+        }
+        out.finish().into_bytes()
+    }
+
+    fn fields(form: &AcuityForm) -> serde_json::Map<String, serde_json::Value> {
+        match serde_json::to_value(form).unwrap() {
+            serde_json::Value::Object(fields) => fields,
+            _ => unreachable!("a struct serializes to an object"),
+        }
+    }
+
+    #[test]
+    fn the_documented_form_is_what_the_parser_reads() {
+        for action in [
+            AcuityAction::Scheduled,
+            AcuityAction::Rescheduled,
+            AcuityAction::Canceled,
+            AcuityAction::Changed,
+        ] {
+            let form = AcuityForm {
+                action,
+                id: 1001,
+                calendar_id: Some(4),
+                appointment_type_id: Some(7),
+            };
+            assert_eq!(
+                AcuityDelivery::parse(&encoded(&form, None)),
+                Ok(AcuityDelivery {
+                    action,
+                    appointment_id: 1001,
+                })
+            );
+            assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
+            // Each documented name is one the parser checks.
+            for name in fields(&form).keys() {
+                let errors = AcuityDelivery::parse(&encoded(&form, Some(name))).unwrap_err();
+                assert_eq!(errors[0].field, *name);
+            }
+        }
+        let bare = AcuityForm {
+            action: AcuityAction::Changed,
+            id: 1,
+            calendar_id: None,
+            appointment_type_id: None,
+        };
+        assert!(AcuityDelivery::parse(&encoded(&bare, None)).is_ok());
     }
 
     #[test]

@@ -13,6 +13,10 @@ use booking_proto::domain::{
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use utoipa::{
+    ToSchema,
+    openapi::{Object, ObjectBuilder, Type},
+};
 
 /// Why a verified delivery cannot be processed. Fatal: kept as a dead letter and answered 202.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,15 +80,31 @@ fn valid_uuid(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
-#[derive(Debug, Deserialize)]
-struct Envelope {
+/// The event types the shim acts on; a signed delivery of any other is a dead letter.
+const EVENTS: [&str; 2] = ["invitee.created", "invitee.canceled"];
+
+fn event_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(EVENTS))
+        .build()
+}
+
+/// A Calendly v2 webhook delivery: the fields the shim reads (it ignores the others).
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = CalendlyWebhook)]
+pub struct Envelope {
+    #[schema(schema_with = event_schema)]
     event: String,
-    /// Read only once the event type is known: a payload of another event type is judged by
-    /// its type, not by the fields it lacks.
+    // Read only once the event type is known: a payload of another event type is judged by
+    // its type, not by the fields it lacks.
+    #[schema(value_type = Payload)]
     payload: serde_json::Value,
 }
 
-#[derive(Debug, Deserialize)]
+/// The invitee a delivery is about.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = CalendlyInvitee)]
 struct Payload {
     uri: String,
     email: String,
@@ -104,10 +124,13 @@ struct Payload {
     questions_and_answers: Vec<QuestionAndAnswer>,
     #[serde(default)]
     text_reminder_number: Option<String>,
+    /// Without it the delivery is kept as a dead letter.
+    #[schema(value_type = ScheduledEvent, required = true)]
     scheduled_event: Option<ScheduledEvent>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = CalendlyCancellation)]
 struct Cancellation {
     #[serde(default)]
     reason: Option<String>,
@@ -115,14 +138,17 @@ struct Cancellation {
     canceler_type: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = CalendlyAnswer)]
 struct QuestionAndAnswer {
     question: String,
     #[serde(default)]
     answer: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The tour's window and host.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = CalendlyScheduledEvent)]
 struct ScheduledEvent {
     start_time: DateTime<Utc>,
     end_time: DateTime<Utc>,
@@ -132,7 +158,8 @@ struct ScheduledEvent {
     event_memberships: Vec<Membership>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = CalendlyMembership)]
 struct Membership {
     #[serde(default)]
     user_email: Option<String>,
@@ -198,10 +225,7 @@ pub enum CalendlyDelivery {
 pub fn parse(body: &[u8]) -> Result<CalendlyDelivery, Unprocessable> {
     let envelope: Envelope = serde_json::from_slice(body)
         .map_err(|e| Unprocessable(format!("not a Calendly webhook envelope: {e}")))?;
-    if !matches!(
-        envelope.event.as_str(),
-        "invitee.created" | "invitee.canceled"
-    ) {
+    if !EVENTS.contains(&envelope.event.as_str()) {
         return Err(Unprocessable(format!(
             "unsupported event type {:?}",
             envelope.event

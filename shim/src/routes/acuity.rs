@@ -12,10 +12,27 @@ use axum::{body::Bytes, extract::State, http::request::Parts, response::Response
 use super::{answer_delivery, dead_letter, header_str, request_id_of};
 use crate::{
     ApiError, ShimState,
-    acuity::{self, AcuityDelivery},
+    acuity::{self, AcuityDelivery, AcuityForm},
+    answers::{Accepted, DeadLettered, ErrorBody, ValidationErrors},
     signature::SignatureError,
 };
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/acuity",
+    tag = "webhooks",
+    summary = "Acuity Scheduling webhook (appointment.scheduled, .rescheduled, .canceled, .changed); the shim reads the appointment through Acuity's API",
+    security(("acuitySignature" = [])),
+    params(("X-Acuity-Signature" = String, Header, description = "base64 HMAC-SHA256 of the raw body with the account's API key")),
+    request_body(content = AcuityForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "handed to the booking acuity-<id>", body = Accepted),
+        (status = 202, description = "signed, but the appointment cannot become a booking: kept as a dead letter", body = DeadLettered),
+        (status = 400, description = "signed, with invalid fields (kept as a dead letter)", body = ValidationErrors),
+        (status = 401, description = "no valid signature, or Acuity is not configured", body = ErrorBody),
+        (status = 503, description = "Acuity or Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+    )
+)]
 pub async fn acuity_webhook(
     State(state): State<ShimState>,
     request: Parts,

@@ -6,8 +6,28 @@ use axum::{body::Bytes, extract::State, response::Response};
 use chrono::Utc;
 
 use super::{answer_delivery, header_str, request_id_of, require_json};
-use crate::{ApiError, ShimState, calendly, signature};
+use crate::{
+    ApiError, ShimState,
+    answers::{Accepted, DeadLettered, ErrorBody},
+    calendly::{self, CalendlyWebhook},
+    signature,
+};
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/calendly",
+    tag = "webhooks",
+    summary = "Calendly v2 webhook (invitee.created, invitee.canceled)",
+    params(("Calendly-Webhook-Signature" = String, Header, description = "t=<unix>,v1=<hex HMAC-SHA256 of t.body>")),
+    request_body(content = CalendlyWebhook, content_type = "application/json"),
+    responses(
+        (status = 200, description = "handed to the booking", body = Accepted),
+        (status = 202, description = "signed but unprocessable: kept as a dead letter", body = DeadLettered),
+        (status = 401, description = "no valid signature", body = ErrorBody),
+        (status = 415, description = "the body is not JSON", body = ErrorBody),
+        (status = 503, description = "Temporal (or the Calendly API a reschedule needs) is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+    )
+)]
 pub async fn calendly_webhook(
     State(state): State<ShimState>,
     request: axum::http::request::Parts,

@@ -13,10 +13,33 @@ use chrono::Utc;
 use super::{header_str, request_id_of, require_json};
 use crate::{
     ApiError, ShimState,
+    answers::{Accepted, ErrorBody, Taken, ValidationErrors},
     calendly::{Outcome, decision::started},
-    form, signature,
+    form::{self, BookingForm},
+    signature,
 };
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/form",
+    tag = "webhooks",
+    summary = "booking form submission",
+    description = "Authenticated by a bearer token (SHIM_FORM_TOKEN) or, without an Authorization header, a Standard Webhooks signature.",
+    security(("bearer" = []), ("standardWebhooks" = [])),
+    params(
+        ("webhook-id" = Option<String>, Header, description = "Standard Webhooks: the message id"),
+        ("webhook-timestamp" = Option<String>, Header, description = "Standard Webhooks: unix seconds"),
+        ("webhook-signature" = Option<String>, Header, description = "Standard Webhooks: v1,<base64 HMAC-SHA256 of id.timestamp.body>")
+    ),
+    request_body(content = BookingForm, content_type = "application/json"),
+    responses(
+        (status = 202, description = "handed to the booking", body = Accepted),
+        (status = 400, description = "invalid fields, each named", body = ValidationErrors),
+        (status = 401, description = "no valid token or signature", body = ErrorBody),
+        (status = 415, description = "the body is not JSON", body = ErrorBody),
+        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+    )
+)]
 pub async fn form_webhook(
     State(state): State<ShimState>,
     request: axum::http::request::Parts,
@@ -55,20 +78,10 @@ pub async fn form_webhook(
         .await;
     let outcome = started(outcome?, Outcome::Started);
     tracing::info!(booking_id = %valid.booking_id, outcome = outcome.as_str(), "form handed off");
-    // Fields that were wrong without stopping the booking (a phone number that does not parse
-    // turns texts off): the sender learns of them, the lead is not lost over them.
-    let warnings: Vec<serde_json::Value> = valid
-        .warnings
-        .iter()
-        .map(|w| serde_json::json!({"field": w.field, "message": w.message}))
-        .collect();
-    let mut answer = serde_json::json!({
-        "status": "accepted",
-        "bookingId": valid.booking_id.as_str(),
-        "outcome": outcome.as_str(),
-    });
-    if !warnings.is_empty() {
-        answer["warnings"] = warnings.into();
-    }
+    let mut answer =
+        Accepted::new(Taken::Accepted, valid.booking_id.as_str()).with_outcome(outcome.as_str());
+    // Fields that were wrong without stopping the booking: the sender learns of them, the lead
+    // is not lost over them.
+    answer.warnings = valid.warnings.iter().map(Into::into).collect();
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }

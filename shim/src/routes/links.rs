@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     ApiError, ShimState,
+    answers::ErrorBody,
     handoff::HandoffError,
     links::{self, Purpose},
 };
@@ -44,6 +45,19 @@ fn link_event_id(purpose: &str, token: &str) -> String {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/q/{token}",
+    tag = "links",
+    summary = "questionnaire link: records the visit, then redirects",
+    params(("token" = String, Path, description = "the signed link token")),
+    responses(
+        (status = 303, description = "to the questionnaire", headers(("Location" = String, description = "the questionnaire, naming the booking"))),
+        (status = 404, description = "invalid or expired link, or no such booking", body = ErrorBody),
+        (status = 409, description = "the booking is closed", body = ErrorBody),
+        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+    )
+)]
 pub async fn questionnaire_link(
     State(state): State<ShimState>,
     Path(token): Path<String>,
@@ -111,14 +125,49 @@ fn action_page(state: &ShimState, token: &str, purpose: Purpose) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/b/{token}/confirm",
+    tag = "links",
+    summary = "confirm page: a button, since mail scanners follow GET links",
+    params(("token" = String, Path, description = "the signed link token")),
+    responses(
+        (status = 200, description = "page with a confirm button", body = String, content_type = "text/html"),
+        (status = 404, description = "invalid or expired link", body = String, content_type = "text/html")
+    )
+)]
 pub async fn confirm_page(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
     action_page(&state, &token, Purpose::Confirm)
 }
 
+#[utoipa::path(
+    get,
+    path = "/b/{token}/cancel",
+    tag = "links",
+    summary = "cancel page: a button, since mail scanners follow GET links",
+    params(("token" = String, Path, description = "the signed link token")),
+    responses(
+        (status = 200, description = "page with a cancel button", body = String, content_type = "text/html"),
+        (status = 404, description = "invalid or expired link", body = String, content_type = "text/html")
+    )
+)]
 pub async fn cancel_page(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
     action_page(&state, &token, Purpose::Cancel)
 }
 
+#[utoipa::path(
+    post,
+    path = "/b/{token}/confirm",
+    tag = "links",
+    summary = "confirm the tour",
+    params(("token" = String, Path, description = "the signed link token")),
+    responses(
+        (status = 200, description = "confirmed", body = String, content_type = "text/html"),
+        (status = 404, description = "invalid or expired link", body = String, content_type = "text/html"),
+        (status = 409, description = "the booking refused, or is closed", body = String, content_type = "text/html"),
+        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+    )
+)]
 pub async fn confirm_action(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
     let event_id = link_event_id("confirm", &token);
     let change = Change::Confirm(ConfirmSignal {
@@ -135,6 +184,19 @@ pub async fn confirm_action(State(state): State<ShimState>, Path(token): Path<St
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/b/{token}/cancel",
+    tag = "links",
+    summary = "cancel the tour",
+    params(("token" = String, Path, description = "the signed link token")),
+    responses(
+        (status = 200, description = "cancelled", body = String, content_type = "text/html"),
+        (status = 404, description = "invalid or expired link", body = String, content_type = "text/html"),
+        (status = 409, description = "the booking refused, or is closed", body = String, content_type = "text/html"),
+        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+    )
+)]
 pub async fn cancel_action(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
     let event_id = link_event_id("cancel", &token);
     let change = Change::Cancel(CancelSignal {

@@ -21,7 +21,11 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use temporalio_client::Client;
 
-use crate::{ApiError, RequestId, ShimState, handoff::ProcessError};
+use crate::{
+    ApiError, RequestId, ShimState,
+    answers::{Accepted, DeadLettered, Taken},
+    handoff::ProcessError,
+};
 
 /// Keeps a verified delivery that no booking can act on as a dead-letter workflow (one per
 /// distinct body, so a redelivery is the same letter) and returns its workflow id once
@@ -66,11 +70,7 @@ async fn answer_delivery(
     match processed {
         Ok((booking, outcome)) => Ok((
             StatusCode::OK,
-            Json(serde_json::json!({
-                "status": "accepted",
-                "bookingId": booking.as_str(),
-                "outcome": outcome,
-            })),
+            Json(Accepted::new(Taken::Accepted, booking.as_str()).with_outcome(outcome)),
         )
             .into_response()),
         Err(ProcessError::Unavailable(why)) => Err(ApiError::Unavailable(why)),
@@ -78,10 +78,10 @@ async fn answer_delivery(
             let id = dead_letter(state, client, source, body, reason, request_id).await?;
             Ok((
                 StatusCode::ACCEPTED,
-                Json(serde_json::json!({
-                    "status": "dead_lettered",
-                    "deadLetterId": id,
-                })),
+                Json(DeadLettered {
+                    status: Taken::DeadLettered,
+                    dead_letter_id: id,
+                }),
             )
                 .into_response())
         }

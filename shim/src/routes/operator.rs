@@ -12,8 +12,28 @@ use booking_proto::{
 };
 
 use super::header_str;
-use crate::{ApiError, ShimState, signature};
+use crate::{
+    ApiError, ShimState,
+    answers::{Accepted, ErrorBody, Taken, ValidationErrors},
+    signature,
+};
 
+#[utoipa::path(
+    post,
+    path = "/bookings/{id}/tour-complete",
+    tag = "operator",
+    summary = "operator: the tour happened",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "the booking id")),
+    responses(
+        (status = 202, description = "signalled", body = Accepted),
+        (status = 400, description = "invalid id", body = ValidationErrors),
+        (status = 401, description = "no valid operator token (SHIM_OPERATOR_TOKEN)", body = ErrorBody),
+        (status = 404, description = "no such booking", body = ErrorBody),
+        (status = 409, description = "the booking is closed", body = ErrorBody),
+        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+    )
+)]
 pub async fn tour_complete(
     State(state): State<ShimState>,
     Path(id): Path<String>,
@@ -36,7 +56,7 @@ pub async fn tour_complete(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "status": "accepted", "bookingId": booking.as_str() })),
+        Json(Accepted::new(Taken::Accepted, booking.as_str())),
     )
         .into_response())
 }

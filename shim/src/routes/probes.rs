@@ -10,13 +10,34 @@ use axum::{
 use temporalio_client::{grpc::WorkflowService, tonic::IntoRequest};
 use temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfoRequest;
 
-use crate::{ShimState, openapi};
+use crate::{ShimState, answers::ProbeStatus, openapi};
 
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "probes",
+    summary = "liveness",
+    description = "Answers whatever the load: exempt from the in-flight cap, so a busy shim is not restarted.",
+    responses((status = 200, description = "alive", body = ProbeStatus))
+)]
+pub async fn healthz() -> Json<ProbeStatus> {
+    Json(ProbeStatus {
+        status: "ok".into(),
+        reason: None,
+    })
 }
 
-pub async fn readyz(State(state): State<ShimState>) -> (StatusCode, Json<serde_json::Value>) {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "probes",
+    summary = "readiness (Temporal answers)",
+    responses(
+        (status = 200, description = "ready", body = ProbeStatus),
+        (status = 503, description = "not ready (without Retry-After: a load balancer polls anyway)", body = ProbeStatus)
+    )
+)]
+pub async fn readyz(State(state): State<ShimState>) -> (StatusCode, Json<ProbeStatus>) {
     let Some(mut client) = state.inner.temporal.read().await.clone() else {
         return not_ready("not connected to Temporal yet");
     };
@@ -28,7 +49,10 @@ pub async fn readyz(State(state): State<ShimState>) -> (StatusCode, Json<serde_j
     {
         Ok(_) => (
             StatusCode::OK,
-            Json(serde_json::json!({ "status": "ready" })),
+            Json(ProbeStatus {
+                status: "ready".into(),
+                reason: None,
+            }),
         ),
         Err(status) => {
             tracing::warn!(error = %status, "readiness check: Temporal did not answer");
@@ -37,13 +61,23 @@ pub async fn readyz(State(state): State<ShimState>) -> (StatusCode, Json<serde_j
     }
 }
 
-fn not_ready(reason: &str) -> (StatusCode, Json<serde_json::Value>) {
+fn not_ready(reason: &str) -> (StatusCode, Json<ProbeStatus>) {
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        Json(serde_json::json!({ "status": "not ready", "reason": reason })),
+        Json(ProbeStatus {
+            status: "not ready".into(),
+            reason: Some(reason.into()),
+        }),
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "probes",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "exposition text", body = String, content_type = "text/plain"))
+)]
 pub async fn metrics_text(State(state): State<ShimState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -51,6 +85,13 @@ pub async fn metrics_text(State(state): State<ShimState>) -> impl IntoResponse {
     )
 }
 
-pub async fn openapi_json() -> Json<serde_json::Value> {
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "probes",
+    summary = "this document",
+    responses((status = 200, description = "OpenAPI", body = Object))
+)]
+pub async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
     Json(openapi::document())
 }

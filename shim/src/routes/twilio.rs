@@ -23,13 +23,36 @@ use temporalio_client::Client;
 use super::{dead_letter, request_id_of};
 use crate::{
     ApiError, ShimState,
-    twilio::{self, EMPTY_TWIML, InboundText, Outcome, StatusReport, TwilioError, TwilioForm},
+    answers::{Accepted, ErrorBody, Taken, ValidationErrors},
+    twilio::{
+        self, EMPTY_TWIML, InboundText, Outcome, StatusReport, TwilioError, TwilioForm,
+        TwilioInbound, TwilioStatus,
+    },
 };
 
 /// The route templates, as `shim_deliveries_total` and the request log name them.
 pub const STATUS_ROUTE: &str = "/webhooks/twilio/status";
 pub const INBOUND_ROUTE: &str = "/webhooks/twilio/inbound";
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/twilio/status",
+    tag = "webhooks",
+    summary = "Twilio: delivery report of a booking's text (the StatusCallback the SMS activity asks for)",
+    security(("twilioSignature" = [])),
+    params(
+        ("X-Twilio-Signature" = String, Header, description = "base64 HMAC-SHA1 with the account's auth token over the URL Twilio requested (SHIM_PUBLIC_URL + path + query) and the sorted form parameters"),
+        ("booking_id" = String, Query, pattern = "^[A-Za-z0-9_-]{1,100}$"),
+        ("step" = String, Query, min_length = 1, max_length = 256)
+    ),
+    request_body(content = TwilioStatus, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "signalled to the booking (outcome recorded), or about a booking that does not exist or has closed, which changes nothing (outcome booking_not_found / booking_closed)", body = Accepted),
+        (status = 400, description = "signed, but a parameter is missing or malformed (each named); kept as a dead letter", body = ValidationErrors),
+        (status = 401, description = "no valid signature", body = ErrorBody),
+        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+    )
+)]
 pub async fn twilio_status(
     State(state): State<ShimState>,
     request: Parts,
@@ -39,6 +62,22 @@ pub async fn twilio_status(
     counted(&state, STATUS_ROUTE, answer)
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/twilio/inbound",
+    tag = "webhooks",
+    summary = "Twilio: a lead's text reply",
+    description = "STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT turn texts off on every running booking of the number; C, Y, YES, CONFIRM confirm and X cancels the newest; anything else, or a number with no running booking, becomes a dead letter.",
+    security(("twilioSignature" = [])),
+    params(("X-Twilio-Signature" = String, Header, description = "base64 HMAC-SHA1 with the account's auth token over the URL Twilio requested (SHIM_PUBLIC_URL + path + query) and the sorted form parameters")),
+    request_body(content = TwilioInbound, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "taken, whatever it did (a change the booking refuses included); empty TwiML, so nothing is texted back", body = String, content_type = "text/xml"),
+        (status = 400, description = "signed, but MessageSid or From is missing or malformed (each named); kept as a dead letter", body = ValidationErrors),
+        (status = 401, description = "no valid signature", body = ErrorBody),
+        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+    )
+)]
 pub async fn twilio_inbound(
     State(state): State<ShimState>,
     request: Parts,
@@ -183,19 +222,12 @@ fn counted(
 /// A status report's answer: Twilio reads only its status; the body is for people and tests.
 fn reported(booking: &BookingId, outcome: Outcome) -> Response {
     let status = match outcome {
-        Outcome::Recorded => "accepted",
-        Outcome::DeadLettered => "dead_lettered",
-        _ => "ignored",
+        Outcome::Recorded => Taken::Accepted,
+        Outcome::DeadLettered => Taken::DeadLettered,
+        _ => Taken::Ignored,
     };
-    (
-        StatusCode::OK,
-        Json(serde_json::json!({
-            "status": status,
-            "bookingId": booking.as_str(),
-            "outcome": outcome.as_str(),
-        })),
-    )
-        .into_response()
+    let answer = Accepted::new(status, booking.as_str()).with_outcome(outcome.as_str());
+    (StatusCode::OK, Json(answer)).into_response()
 }
 
 /// Empty TwiML: taken, and nothing texted back.

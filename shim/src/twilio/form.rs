@@ -12,6 +12,9 @@ use booking_proto::{
     v1::SmsStatusSignal,
 };
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
 use super::{Reply, last_digits};
 
 /// Longest `MessageSid` accepted (Twilio's are 34 characters): it becomes an event id and a
@@ -51,6 +54,54 @@ impl TwilioForm {
             .filter(|v| !v.is_empty())
             .ok_or_else(|| FieldError::new(name, "is required"))
     }
+}
+
+// [`StatusReport::parse`] and [`InboundText::parse`] read the pairs one by one, to name every
+// bad parameter at once; these types are what the OpenAPI document shows of the forms, and the
+// tests hold the two together.
+
+/// A delivery report as Twilio sends it: the parameters the shim reads (Twilio sends more,
+/// which the signature covers and the shim ignores).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct TwilioStatus {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    pub message_sid: String,
+    #[schema(pattern = "^[A-Za-z0-9_]{1,32}$")]
+    pub message_status: String,
+    /// Twilio's error code of an undelivered or failed message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9]*$", nullable = false)]
+    pub error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub account_sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub to: Option<String>,
+}
+
+/// A lead's reply as Twilio sends it: the parameters the shim reads.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct TwilioInbound {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    pub message_sid: String,
+    /// The lead's number, E.164.
+    pub from: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub to: Option<String>,
+    /// The text as the lead wrote it; absent or empty for a picture alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub account_sid: Option<String>,
 }
 
 /// A required identifier of at most `max` ASCII letters, digits and `allowed` characters.

@@ -231,3 +231,61 @@ fn forms_keep_order_and_repeats_and_numbers_are_shown_by_their_tail() {
     assert_eq!(last_digits("12"), "…12");
     assert_eq!(last_digits(""), "…");
 }
+
+/// A documented form, encoded as Twilio sends it, with `spoiled` (if any) holding a value no
+/// parameter takes.
+fn encoded(form: &impl serde::Serialize, spoiled: Option<&str>) -> (TwilioForm, Vec<String>) {
+    let serde_json::Value::Object(fields) = serde_json::to_value(form).unwrap() else {
+        unreachable!("a struct serializes to an object")
+    };
+    let names = fields.keys().cloned().collect();
+    let pairs = fields
+        .into_iter()
+        .map(|(name, value)| {
+            let value = match value {
+                _ if Some(name.as_str()) == spoiled => "?!".to_owned(),
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (name, value)
+        })
+        .collect();
+    (TwilioForm(pairs), names)
+}
+
+#[test]
+fn the_documented_forms_are_what_the_parsers_read() {
+    let status = TwilioStatus {
+        message_sid: "SM123".into(),
+        message_status: "delivered".into(),
+        error_code: Some("30003".into()),
+        account_sid: None,
+        from: None,
+        to: None,
+    };
+    let query = Some("booking_id=bk-1&step=reminder");
+    let (form, names) = encoded(&status, None);
+    let report = StatusReport::parse(query, &form).unwrap();
+    assert_eq!(report.signal.error_code, 30003);
+    for name in names {
+        let (form, _) = encoded(&status, Some(&name));
+        assert_eq!(
+            fields(StatusReport::parse(query, &form).unwrap_err()),
+            [name]
+        );
+    }
+
+    let reply = TwilioInbound {
+        message_sid: "SM9".into(),
+        from: "+14155550132".into(),
+        to: None,
+        body: Some("C".into()),
+        account_sid: None,
+    };
+    let (form, _) = encoded(&reply, None);
+    assert_eq!(InboundText::parse(&form).unwrap().reply(), Reply::of("C"));
+    for name in ["MessageSid", "From"] {
+        let (form, _) = encoded(&reply, Some(name));
+        assert_eq!(fields(InboundText::parse(&form).unwrap_err()), [name]);
+    }
+}
