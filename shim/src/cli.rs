@@ -196,6 +196,7 @@ mod tests {
     fn help_lists_every_setting_the_configuration_reads() {
         let read = settings_cli::variables_named(&[
             include_str!("config.rs"),
+            include_str!("config/secrets.rs"),
             include_str!("main.rs"),
             include_str!("../../activities/src/config.rs"),
             include_str!("../../workflows/src/connection.rs"),

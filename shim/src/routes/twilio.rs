@@ -92,31 +92,16 @@ async fn status(
     request: &Parts,
     body: &[u8],
 ) -> Result<(Outcome, Response), ApiError> {
-    let form = TwilioForm::parse(body);
-    twilio::verify(state.config(), &request.headers, &request.uri, &form)
-        .map_err(ApiError::Unauthorized)?;
-    let report = StatusReport::parse(request.uri.query(), &form);
-    let client = state.client().await?;
-    let handoff = &state.inner.handoff;
-    handoff
-        .timed("twilio_status", async {
-            let report = match report {
-                Ok(report) => report,
-                Err(errors) => return invalid(state, &client, request, body, errors).await,
-            };
-            let booking = report.booking.clone();
-            let outcome = settle(
-                state,
-                &client,
-                request,
-                body,
-                twilio::deliver_status(handoff, &client, report).await,
-            )
-            .await?;
-            tracing::info!(booking_id = %booking, outcome = outcome.as_str(), "twilio status handed off");
-            Ok((outcome, reported(&booking, outcome)))
-        })
-        .await
+    let parse = |form: &TwilioForm| StatusReport::parse(request.uri.query(), form);
+    verified(state, request, body, "twilio_status", parse, async |client, report| {
+        let booking = report.booking.clone();
+        let handoff = &state.inner.handoff;
+        let handed_off = twilio::deliver_status(handoff, client, report).await;
+        let outcome = settle(state, client, request, body, handed_off).await?;
+        tracing::info!(booking_id = %booking, outcome = outcome.as_str(), "twilio status handed off");
+        Ok((outcome, reported(&booking, outcome)))
+    })
+    .await
 }
 
 async fn inbound(
@@ -124,28 +109,40 @@ async fn inbound(
     request: &Parts,
     body: &[u8],
 ) -> Result<(Outcome, Response), ApiError> {
+    verified(state, request, body, "twilio_inbound", InboundText::parse, async |client, text| {
+        let handoff = &state.inner.handoff;
+        let handed_off = twilio::answer_reply(handoff, client, &text).await;
+        let outcome = settle(state, client, request, body, handed_off).await?;
+        tracing::info!(number = %text.from_tail(), reply = text.reply().as_str(), outcome = outcome.as_str(), "twilio reply taken");
+        Ok((outcome, twiml()))
+    })
+    .await
+}
+
+/// What both routes do around their own hand-off: check the signature over the URL and the
+/// form (401 before anything reaches Temporal), parse the delivery, then, timed as `kind`,
+/// hand a well-formed one to `take`, or keep a malformed one as a dead letter and answer 400.
+async fn verified<T>(
+    state: &ShimState,
+    request: &Parts,
+    body: &[u8],
+    kind: &'static str,
+    parse: impl FnOnce(&TwilioForm) -> Result<T, Vec<FieldError>>,
+    take: impl AsyncFnOnce(&Client, T) -> Result<(Outcome, Response), ApiError>,
+) -> Result<(Outcome, Response), ApiError> {
     let form = TwilioForm::parse(body);
     twilio::verify(state.config(), &request.headers, &request.uri, &form)
         .map_err(ApiError::Unauthorized)?;
-    let text = InboundText::parse(&form);
+    let parsed = parse(&form);
     let client = state.client().await?;
-    let handoff = &state.inner.handoff;
-    handoff
-        .timed("twilio_inbound", async {
-            let text = match text {
-                Ok(text) => text,
-                Err(errors) => return invalid(state, &client, request, body, errors).await,
-            };
-            let outcome = settle(
-                state,
-                &client,
-                request,
-                body,
-                twilio::answer_reply(handoff, &client, &text).await,
-            )
-            .await?;
-            tracing::info!(number = %text.from_tail(), reply = text.reply().as_str(), outcome = outcome.as_str(), "twilio reply taken");
-            Ok((outcome, twiml()))
+    state
+        .inner
+        .handoff
+        .timed(kind, async {
+            match parsed {
+                Ok(parsed) => take(&client, parsed).await,
+                Err(errors) => invalid(state, &client, request, body, errors).await,
+            }
         })
         .await
 }
