@@ -19,7 +19,7 @@ use booking_proto::{
 use booking_sandbox::{RunningSandbox, SandboxClient, SandboxConfig};
 use booking_starter::booking_client::{self, BookingSignal};
 use booking_starter::dev_server::{DevServer, DevServerConfig};
-use booking_worker::{WorkerConfig, build_worker, connect_with};
+use booking_worker::{ConnectError, WorkerConfig, build_worker, connect_with};
 use booking_workflows::BookingWorkflow;
 use booking_workflows::lifecycle::{FollowUpPolicy, Span};
 use temporalio_client::{Client, ClientOptions, ConnectionOptions};
@@ -212,15 +212,24 @@ pub fn hours_as_seconds(mut policy: FollowUpPolicy) -> FollowUpPolicy {
     policy
 }
 
-/// A client of its own, for callers that need one on their runtime.
+/// A client of its own, for callers that need one on their runtime. A dev server that listens
+/// may still answer "Frontend is not healthy yet" for a moment (seen on a loaded 2-core
+/// machine), so an unreachable server is asked again until a deadline.
 pub async fn connect(address: &str) -> Client {
-    let url = url_for(address);
-    let connection = ConnectionOptions::new(url)
-        .identity("booking-tests".to_owned())
-        .build();
-    connect_with(connection, ClientOptions::new(NAMESPACE.to_owned()).build())
-        .await
-        .expect("the test client connects to its dev server")
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let connection = ConnectionOptions::new(url_for(address))
+            .identity("booking-tests".to_owned())
+            .build();
+        match connect_with(connection, ClientOptions::new(NAMESPACE.to_owned()).build()).await {
+            Ok(client) => return client,
+            Err(error @ ConnectError::Unreachable { .. }) if Instant::now() < deadline => {
+                tracing::debug!(%error, "the dev server is not serving yet; asking again");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("the test client connects to its dev server: {error:?}"),
+        }
+    }
 }
 
 fn url_for(address: &str) -> url::Url {
