@@ -831,8 +831,16 @@ impl LatencySplit {
                 "p99_at_most_ms": h.quantile_upper_ms(0.99).filter(|v| v.is_finite()).map(round),
             })
         };
-        let shim = |s: &Scrape| s.histogram("shim_handoff_duration_seconds", &[("kind", "form")]);
-        let server = |s: &Scrape, name: &str, labels: &[(&str, &str)]| s.histogram(name, labels);
+        // What one histogram of the shim's (`.0`) or the server's (`.1`) scrape observed between
+        // the two scrapes.
+        let observed =
+            |scrape: fn(&(Scrape, Scrape)) -> &Scrape, name: &str, labels: &[(&str, &str)]| {
+                part(
+                    scrape(after)
+                        .histogram(name, labels)
+                        .since(&scrape(before).histogram(name, labels)),
+                )
+            };
         let start = [
             ("operation", "StartWorkflowExecution"),
             ("namespace", NAMESPACE),
@@ -844,10 +852,10 @@ impl LatencySplit {
             ("namespace", NAMESPACE),
         ];
         json!({
-            "shim_handoff": part(shim(&after.0).since(&shim(&before.0))),
-            "server_frontend_start": part(server(&after.1, "service_latency", &frontend).since(&server(&before.1, "service_latency", &frontend))),
-            "server_history_start": part(server(&after.1, "service_latency", &history).since(&server(&before.1, "service_latency", &history))),
-            "server_persistence_create": part(server(&after.1, "persistence_latency", &create).since(&server(&before.1, "persistence_latency", &create))),
+            "shim_handoff": observed(|p| &p.0, "shim_handoff_duration_seconds", &[("kind", "form")]),
+            "server_frontend_start": observed(|p| &p.1, "service_latency", &frontend),
+            "server_history_start": observed(|p| &p.1, "service_latency", &history),
+            "server_persistence_create": observed(|p| &p.1, "persistence_latency", &create),
         })
     }
 }
