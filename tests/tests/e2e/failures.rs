@@ -42,30 +42,48 @@ async fn a_burst_of_5xx_is_retried_to_success_and_the_history_shows_the_attempts
         "sent once, not four times"
     );
 
-    let history = app
+    // The sandbox sees the email before the worker reports the activity done, and a retried
+    // activity's started event only enters the history with its completion: poll for it.
+    let handle = app
         .client
-        .get_workflow_handle::<BookingWorkflow>(id.workflow_id())
-        .fetch_history(WorkflowFetchHistoryOptions::default())
-        .to_json()
-        .await
-        .unwrap();
-    let history: serde_json::Value = serde_json::from_slice(&history).unwrap();
-    let events = history["events"].as_array().unwrap();
+        .get_workflow_handle::<BookingWorkflow>(id.workflow_id());
+    let attempts = eventually("the send_email attempt in the history", WAIT, || async {
+        let history = handle
+            .fetch_history(WorkflowFetchHistoryOptions::default())
+            .to_json()
+            .await
+            .ok()?;
+        let attempts = send_email_attempts(&serde_json::from_slice(&history).ok()?);
+        (!attempts.is_empty()).then_some(attempts)
+    })
+    .await;
+    assert_eq!(attempts, [4], "three 503s, then the attempt that succeeded");
+}
+
+/// The attempt number of every started `send_email` activity in a history.
+fn send_email_attempts(history: &serde_json::Value) -> Vec<i64> {
+    let events = history["events"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let scheduled_email: Vec<i64> = events
         .iter()
         .filter(|e| {
             e["attributes"]["ActivityTaskScheduledEventAttributes"]["activity_type"]["name"]
                 == "send_email"
         })
-        .map(|e| e["event_id"].as_i64().unwrap())
+        .filter_map(|e| e["event_id"].as_i64())
         .collect();
-    let attempts: Vec<i64> = events
+    events
         .iter()
         .filter_map(|e| e["attributes"].get("ActivityTaskStartedEventAttributes"))
-        .filter(|a| scheduled_email.contains(&a["scheduled_event_id"].as_i64().unwrap()))
-        .map(|a| a["attempt"].as_i64().unwrap())
-        .collect();
-    assert_eq!(attempts, [4], "three 503s, then the attempt that succeeded");
+        .filter(|a| {
+            a["scheduled_event_id"]
+                .as_i64()
+                .is_some_and(|id| scheduled_email.contains(&id))
+        })
+        .filter_map(|a| a["attempt"].as_i64())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
