@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use booking_proto::domain::{AgentId, Email, PropertyId};
+use booking_proto::domain::{AgentId, Charset, Email, PropertyId, bounded_token};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -21,30 +21,17 @@ use sha2::{Digest, Sha256};
 #[serde(try_from = "String", into = "String")]
 pub struct FeedName(String);
 
+booking_proto::checked_text!(FeedName);
+
 impl FeedName {
     pub const MAX_LEN: usize = 32;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            return Err("must not be empty".into());
-        }
-        if raw.len() > Self::MAX_LEN {
-            return Err(format!("must be at most {} characters", Self::MAX_LEN));
-        }
-        if let Some(bad) = raw
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-        {
-            return Err(format!(
-                "may only contain lower-case ASCII letters, digits and '-' (found {bad:?})"
-            ));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
+        let charset = Charset {
+            allows: |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+            named: "lower-case ASCII letters, digits and '-'",
+        };
+        bounded_token(raw, Self::MAX_LEN, charset).map(|name| Self(name.to_owned()))
     }
 
     /// The feed's schedule.
@@ -76,12 +63,6 @@ impl TryFrom<String> for FeedName {
 impl From<FeedName> for String {
     fn from(name: FeedName) -> String {
         name.0
-    }
-}
-
-impl std::fmt::Display for FeedName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -125,42 +125,20 @@ impl Http {
             .find_map(|name| headers.get(*name)?.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        if (200..300).contains(&status) {
-            tracing::info!(
-                target: "booking_activities::provider",
-                provider = %provider,
-                method,
-                path,
-                status,
-                latency_ms,
-                request_id,
-                "provider call"
-            );
-            Ok(Answer {
-                provider,
-                status,
-                headers,
-                body,
-            })
+        // An error body reaches failure messages and the Temporal UI: redacted here, once.
+        let body = if (200..300).contains(&status) {
+            tracing::info!(target: "booking_activities::provider", %provider, method, path, status, latency_ms, request_id, "provider call");
+            body
         } else {
             let body = self.redactor.redact(&body);
-            tracing::warn!(
-                target: "booking_activities::provider",
-                provider = %provider,
-                method,
-                path,
-                status,
-                latency_ms,
-                request_id,
-                body,
-                "provider call answered an error"
-            );
-            Ok(Answer {
-                provider,
-                status,
-                headers,
-                body,
-            })
-        }
+            tracing::warn!(target: "booking_activities::provider", %provider, method, path, status, latency_ms, request_id, body, "provider call answered an error");
+            body
+        };
+        Ok(Answer {
+            provider,
+            status,
+            headers,
+            body,
+        })
     }
 }

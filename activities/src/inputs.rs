@@ -90,6 +90,22 @@ pub struct FreeBusyOutput {
     pub busy: Vec<BusyRange>,
 }
 
+impl FreeBusyOutput {
+    /// The answer to `input` given the calendar's busy ranges: free when none overlaps the
+    /// asked window. Every calendar adapter judges by this one rule, whatever shape its
+    /// provider reports busy time in.
+    pub fn judge(input: &CheckFreeBusyInput, busy: Vec<BusyRange>) -> Self {
+        let free = !busy
+            .iter()
+            .any(|b| b.start < input.end && input.start < b.end);
+        Self {
+            booking_id: input.booking_id.clone(),
+            free,
+            busy,
+        }
+    }
+}
+
 /// `upsert_crm_contact`: create or update the lead's contact, keyed by email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpsertCrmContactInput {
@@ -228,4 +244,36 @@ pub struct InviteeSummary {
     /// The booking form's answers, question to answer.
     #[serde(default)]
     pub answers: std::collections::BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 6, hour, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_window_is_free_unless_a_busy_range_overlaps_it_and_touching_ends_do_not() {
+        let input = CheckFreeBusyInput {
+            booking_id: "b-1".into(),
+            calendar_id: "primary".into(),
+            start: at(11),
+            end: at(12),
+        };
+        let range = |start, end| BusyRange {
+            start: at(start),
+            end: at(end),
+        };
+        let touching = vec![range(10, 11), range(12, 13)];
+        let judged = FreeBusyOutput::judge(&input, touching.clone());
+        assert!(judged.free);
+        assert_eq!(judged.busy, touching, "the ranges are reported as found");
+        assert_eq!(judged.booking_id, "b-1");
+        assert!(!FreeBusyOutput::judge(&input, vec![range(10, 12)]).free);
+        assert!(!FreeBusyOutput::judge(&input, vec![range(11, 12)]).free);
+    }
 }

@@ -1,11 +1,23 @@
 //! Typed domain values, parsed once at a boundary (webhook, CLI, workflow input) so the code
 //! behind it never sees an unchecked string.
 
-use std::fmt;
-
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{phone::PhoneNumber, time, v1};
+
+crate::checked_text!(BookingId, EventId, AgentId, PropertyId, FreeText, Email);
+
+/// `parse` by the [`identifier`] rules, up to the type's `MAX_LEN` characters.
+macro_rules! parsed_as_identifier {
+    ($($name:ident),+) => {$(
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                identifier(raw, Self::MAX_LEN).map(|id| Self(id.to_owned()))
+            }
+        }
+    )+};
+}
+parsed_as_identifier!(AgentId, PropertyId);
 
 /// Why a value was refused, naming the field so a form or CLI can point at it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +42,33 @@ impl FieldError {
 #[error("invalid booking request: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
 pub struct ValidationErrors(pub Vec<FieldError>);
 
+/// The characters a [`bounded_token`] may hold, and how an error names them.
+#[derive(Debug, Clone, Copy)]
+pub struct Charset {
+    pub allows: fn(char) -> bool,
+    pub named: &'static str,
+}
+
+/// `raw` trimmed, when it is 1 to `max_len` bytes of `charset`: the rule for ids that end up
+/// inside workflow ids, schedule ids and URLs, where a padded or exotic spelling would make a
+/// second name for the same thing.
+pub fn bounded_token(raw: &str, max_len: usize, charset: Charset) -> Result<&str, String> {
+    let token = raw.trim();
+    if token.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if token.len() > max_len {
+        return Err(format!("must be at most {max_len} characters"));
+    }
+    match token.chars().find(|c| !(charset.allows)(*c)) {
+        Some(bad) => Err(format!(
+            "may only contain {} (found {bad:?})",
+            charset.named
+        )),
+        None => Ok(token),
+    }
+}
+
 /// Our id of a booking; also names its workflow (`booking-<id>`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BookingId(String);
@@ -42,26 +81,11 @@ impl BookingId {
     /// the same booking): safe in a workflow id, a URL path, a calendar extended property and a
     /// CRM property without escaping.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            return Err("must not be empty".into());
-        }
-        if raw.len() > Self::MAX_LEN {
-            return Err(format!("must be at most {} characters", Self::MAX_LEN));
-        }
-        if let Some(bad) = raw
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
-        {
-            return Err(format!(
-                "may only contain ASCII letters, digits, '-' and '_' (found {bad:?})"
-            ));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
+        let charset = Charset {
+            allows: |c| c.is_ascii_alphanumeric() || c == '-' || c == '_',
+            named: "ASCII letters, digits, '-' and '_'",
+        };
+        bounded_token(raw, Self::MAX_LEN, charset).map(|id| Self(id.to_owned()))
     }
 
     /// The id of the Temporal workflow that owns this booking.
@@ -74,12 +98,6 @@ impl BookingId {
         workflow_id
             .strip_prefix(Self::WORKFLOW_PREFIX)
             .and_then(|rest| Self::parse(rest).ok())
-    }
-}
-
-impl fmt::Display for BookingId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -103,16 +121,6 @@ impl EventId {
             return Err("must not contain control characters".into());
         }
         Ok(Self(trimmed.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -158,20 +166,6 @@ impl AgentId {
     /// Long enough for any realistic host email or UUID, and keeps `ledger-agent-<id>` far
     /// inside Temporal's 1,000-byte workflow id limit.
     pub const MAX_LEN: usize = 128;
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        identifier(raw, Self::MAX_LEN).map(|id| Self(id.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AgentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// The property toured. It names an open house's slot ledger (`ledger-open-house-<id>`): see
@@ -182,20 +176,6 @@ pub struct PropertyId(String);
 impl PropertyId {
     /// As [`AgentId::MAX_LEN`].
     pub const MAX_LEN: usize = 128;
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        identifier(raw, Self::MAX_LEN).map(|id| Self(id.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for PropertyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// How much free text a field may hold, and whether it may span lines.
@@ -294,10 +274,6 @@ impl FreeText {
         Ok(Self(text.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     pub fn into_string(self) -> String {
         self.0
     }
@@ -339,12 +315,6 @@ fn text_char_allowed(c: char, multi_line: bool) -> bool {
         return matches!(c, '\n' | '\r' | '\t') || !(c.is_control() || line_separator);
     }
     !(c.is_control() || line_separator)
-}
-
-impl fmt::Display for FreeText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// A syntactically valid email address, lower-cased so that the CRM upsert key and the
@@ -393,16 +363,6 @@ impl Email {
         }
         Ok(Self(candidate.to_ascii_lowercase()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// When a tour happens: a UTC window whose end is after its start and no longer than a day.
@@ -436,22 +396,13 @@ impl TourSlot {
     /// Parses the wire form, naming `field` (e.g. `tour`) in every error.
     pub fn from_proto(field: &str, window: Option<&v1::TourWindow>) -> Result<Self, FieldError> {
         let window = window.ok_or_else(|| FieldError::new(field, "is required"))?;
-        let start = window
-            .start
-            .as_ref()
-            .ok_or_else(|| FieldError::new(format!("{field}.start"), "is required"))
-            .and_then(|ts| {
-                time::from_timestamp(ts)
-                    .ok_or_else(|| FieldError::new(format!("{field}.start"), "is out of range"))
-            })?;
-        let end = window
-            .end
-            .as_ref()
-            .ok_or_else(|| FieldError::new(format!("{field}.end"), "is required"))
-            .and_then(|ts| {
-                time::from_timestamp(ts)
-                    .ok_or_else(|| FieldError::new(format!("{field}.end"), "is out of range"))
-            })?;
+        let instant = |end: &str, ts: Option<&pbjson_types::Timestamp>| {
+            let name = format!("{field}.{end}");
+            let ts = ts.ok_or_else(|| FieldError::new(&name, "is required"))?;
+            time::from_timestamp(ts).ok_or_else(|| FieldError::new(&name, "is out of range"))
+        };
+        let start = instant("start", window.start.as_ref())?;
+        let end = instant("end", window.end.as_ref())?;
         Self::new(start, end).map_err(|message| FieldError::new(format!("{field}.end"), message))
     }
 
@@ -661,6 +612,33 @@ mod tests {
             ),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_tour_window_names_the_end_that_is_missing_or_out_of_range() {
+        let start = Some(time::to_timestamp(
+            Utc.with_ymd_and_hms(2026, 12, 6, 11, 0, 0).unwrap(),
+        ));
+        let no_end = v1::TourWindow { start, end: None };
+        assert_eq!(
+            TourSlot::from_proto("tour", Some(&no_end)).unwrap_err(),
+            FieldError::new("tour.end", "is required")
+        );
+        let bad_start = v1::TourWindow {
+            start: Some(pbjson_types::Timestamp {
+                seconds: 0,
+                nanos: -1,
+            }),
+            end: None,
+        };
+        assert_eq!(
+            TourSlot::from_proto("reschedule.tour", Some(&bad_start)).unwrap_err(),
+            FieldError::new("reschedule.tour.start", "is out of range")
+        );
+        assert_eq!(
+            TourSlot::from_proto("tour", None).unwrap_err(),
+            FieldError::new("tour", "is required")
+        );
     }
 
     #[test]

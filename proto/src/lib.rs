@@ -7,6 +7,7 @@
 //! [`domain`] holds the parse-don't-validate values (ids, emails, tour windows) that every
 //! boundary turns wire data into before anything else looks at it.
 
+mod checked_text;
 pub mod domain;
 pub mod phone;
 pub mod time;

@@ -2,12 +2,12 @@
 //! `phonenumber` crate) rather than a pattern: it knows each country's lengths and prefixes, so
 //! `+44 20 7946 0000` and `+442079460000` are the same number and `+44 1` is none.
 
-use std::fmt;
-
 /// A valid phone number in E.164 form (`+` and up to 15 digits), the only form Twilio's `To`
 /// accepts without guessing a country.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PhoneNumber(String);
+
+crate::checked_text!(PhoneNumber);
 
 impl PhoneNumber {
     /// Parses an international number. Leads type spaces, dashes, dots and brackets; they are
@@ -32,16 +32,6 @@ impl PhoneNumber {
         Ok(Self(
             parsed.format().mode(phonenumber::Mode::E164).to_string(),
         ))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for PhoneNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

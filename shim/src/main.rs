@@ -8,7 +8,8 @@ use booking_shim::{ShimState, cli, config::ShimConfig, serve};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // `--help` and `--version` answer here, before anything starts.
-    let settings = cli::lookup(cli::command().get_matches());
+    let settings =
+        booking_activities::settings_cli::lookup(cli::command().get_matches(), cli::SETTINGS);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

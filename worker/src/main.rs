@@ -11,7 +11,8 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // `--help` and `--version` answer here, before anything starts.
-    let settings = cli::lookup(cli::command().get_matches());
+    let settings =
+        booking_activities::settings_cli::lookup(cli::command().get_matches(), cli::SETTINGS);
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

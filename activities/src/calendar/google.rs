@@ -338,14 +338,7 @@ impl GoogleCalendar {
                 message: format!("freeBusy busy ranges: {e}"),
             }
         })?;
-        let free = !busy
-            .iter()
-            .any(|b| b.start < input.end && input.start < b.end);
-        Ok(FreeBusyOutput {
-            booking_id: input.booking_id.clone(),
-            free,
-            busy,
-        })
+        Ok(FreeBusyOutput::judge(input, busy))
     }
 
     /// Every event of the calendar changed since `updated_min`, deleted ones included

@@ -500,14 +500,7 @@ impl GraphCalendar {
                 end: time("end")?,
             });
         }
-        let free = !busy
-            .iter()
-            .any(|b| b.start < input.end && input.start < b.end);
-        Ok(FreeBusyOutput {
-            booking_id: input.booking_id.clone(),
-            free,
-            busy,
-        })
+        Ok(FreeBusyOutput::judge(input, busy))
     }
 
     /// One `calendarView/delta` round for `user`: from `position` when given (the changes
