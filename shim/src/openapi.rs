@@ -262,5 +262,7 @@ fn body_refused(operation: &mut Operation) {
     }
 }
 
+pub mod shared;
+
 #[cfg(test)]
 mod tests;

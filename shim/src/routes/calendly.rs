@@ -10,6 +10,7 @@ use crate::{
     ApiError, ShimState,
     answers::{Accepted, DeadLettered, ErrorBody},
     calendly::{self, CalendlyWebhook},
+    openapi::shared::{NoValidSignature, NotJson},
     signature,
 };
 
@@ -23,8 +24,8 @@ use crate::{
     responses(
         (status = 200, description = "handed to the booking", body = Accepted),
         (status = 202, description = "signed but unprocessable: kept as a dead letter", body = DeadLettered),
-        (status = 401, description = "no valid signature", body = ErrorBody),
-        (status = 415, description = "the body is not JSON", body = ErrorBody),
+        NoValidSignature,
+        NotJson,
         (status = 503, description = "Temporal (or the Calendly API a reschedule needs) is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
     )
 )]

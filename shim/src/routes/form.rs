@@ -16,6 +16,7 @@ use crate::{
     answers::{Accepted, ErrorBody, Taken, ValidationErrors},
     calendly::{Outcome, decision::started},
     form::{self, BookingForm},
+    openapi::shared::{NotJson, TemporalUnreachable},
     signature,
 };
 
@@ -36,8 +37,8 @@ use crate::{
         (status = 202, description = "handed to the booking", body = Accepted),
         (status = 400, description = "invalid fields, each named", body = ValidationErrors),
         (status = 401, description = "no valid token or signature", body = ErrorBody),
-        (status = 415, description = "the body is not JSON", body = ErrorBody),
-        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+        NotJson,
+        TemporalUnreachable
     )
 )]
 pub async fn form_webhook(

@@ -22,6 +22,7 @@ use crate::{
     answers::ErrorBody,
     handoff::HandoffError,
     links::{self, Purpose},
+    openapi::shared::{LinkActionRefusals, LinkPageRefusals, LinkToken, TemporalUnreachable},
 };
 
 fn verify_link(state: &ShimState, token: &str, purpose: Purpose) -> Result<BookingId, ApiError> {
@@ -50,12 +51,12 @@ fn link_event_id(purpose: &str, token: &str) -> String {
     path = "/q/{token}",
     tag = "links",
     summary = "questionnaire link: records the visit, then redirects",
-    params(("token" = String, Path, description = "the signed link token")),
+    params(LinkToken),
     responses(
         (status = 303, description = "to the questionnaire", headers(("Location" = String, description = "the questionnaire, naming the booking"))),
         (status = 404, description = "invalid or expired link, or no such booking", body = ErrorBody),
         (status = 409, description = "the booking is closed", body = ErrorBody),
-        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+        TemporalUnreachable
     )
 )]
 pub async fn questionnaire_link(
@@ -130,10 +131,10 @@ fn action_page(state: &ShimState, token: &str, purpose: Purpose) -> Response {
     path = "/b/{token}/confirm",
     tag = "links",
     summary = "confirm page: a button, since mail scanners follow GET links",
-    params(("token" = String, Path, description = "the signed link token")),
+    params(LinkToken),
     responses(
         (status = 200, description = "page with a confirm button", body = String, content_type = "text/html"),
-        (status = 404, description = "invalid or expired link", body = String, content_type = "text/html")
+        LinkPageRefusals
     )
 )]
 pub async fn confirm_page(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
@@ -145,10 +146,10 @@ pub async fn confirm_page(State(state): State<ShimState>, Path(token): Path<Stri
     path = "/b/{token}/cancel",
     tag = "links",
     summary = "cancel page: a button, since mail scanners follow GET links",
-    params(("token" = String, Path, description = "the signed link token")),
+    params(LinkToken),
     responses(
         (status = 200, description = "page with a cancel button", body = String, content_type = "text/html"),
-        (status = 404, description = "invalid or expired link", body = String, content_type = "text/html")
+        LinkPageRefusals
     )
 )]
 pub async fn cancel_page(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
@@ -160,12 +161,10 @@ pub async fn cancel_page(State(state): State<ShimState>, Path(token): Path<Strin
     path = "/b/{token}/confirm",
     tag = "links",
     summary = "confirm the tour",
-    params(("token" = String, Path, description = "the signed link token")),
+    params(LinkToken),
     responses(
         (status = 200, description = "confirmed", body = String, content_type = "text/html"),
-        (status = 404, description = "invalid or expired link", body = String, content_type = "text/html"),
-        (status = 409, description = "the booking refused, or is closed", body = String, content_type = "text/html"),
-        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+        LinkActionRefusals
     )
 )]
 pub async fn confirm_action(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
@@ -189,12 +188,10 @@ pub async fn confirm_action(State(state): State<ShimState>, Path(token): Path<St
     path = "/b/{token}/cancel",
     tag = "links",
     summary = "cancel the tour",
-    params(("token" = String, Path, description = "the signed link token")),
+    params(LinkToken),
     responses(
         (status = 200, description = "cancelled", body = String, content_type = "text/html"),
-        (status = 404, description = "invalid or expired link", body = String, content_type = "text/html"),
-        (status = 409, description = "the booking refused, or is closed", body = String, content_type = "text/html"),
-        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+        LinkActionRefusals
     )
 )]
 pub async fn cancel_action(State(state): State<ShimState>, Path(token): Path<String>) -> Response {

@@ -15,6 +15,7 @@ use super::header_str;
 use crate::{
     ApiError, ShimState,
     answers::{Accepted, ErrorBody, Taken, ValidationErrors},
+    openapi::shared::TemporalUnreachable,
     signature,
 };
 
@@ -31,7 +32,7 @@ use crate::{
         (status = 401, description = "no valid operator token (SHIM_OPERATOR_TOKEN)", body = ErrorBody),
         (status = 404, description = "no such booking", body = ErrorBody),
         (status = 409, description = "the booking is closed", body = ErrorBody),
-        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+        TemporalUnreachable
     )
 )]
 pub async fn tour_complete(

@@ -23,7 +23,8 @@ use temporalio_client::Client;
 use super::{dead_letter, request_id_of};
 use crate::{
     ApiError, ShimState,
-    answers::{Accepted, ErrorBody, Taken, ValidationErrors},
+    answers::{Accepted, Taken, ValidationErrors},
+    openapi::shared::{NoValidSignature, TemporalUnreachable},
     twilio::{
         self, EMPTY_TWIML, InboundText, Outcome, StatusReport, TwilioError, TwilioForm,
         TwilioInbound, TwilioStatus,
@@ -49,8 +50,8 @@ pub const INBOUND_ROUTE: &str = "/webhooks/twilio/inbound";
     responses(
         (status = 200, description = "signalled to the booking (outcome recorded), or about a booking that does not exist or has closed, which changes nothing (outcome booking_not_found / booking_closed)", body = Accepted),
         (status = 400, description = "signed, but a parameter is missing or malformed (each named); kept as a dead letter", body = ValidationErrors),
-        (status = 401, description = "no valid signature", body = ErrorBody),
-        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+        NoValidSignature,
+        TemporalUnreachable
     )
 )]
 pub async fn twilio_status(
@@ -74,8 +75,8 @@ pub async fn twilio_status(
     responses(
         (status = 200, description = "taken, whatever it did (a change the booking refuses included); empty TwiML, so nothing is texted back", body = String, content_type = "text/xml"),
         (status = 400, description = "signed, but MessageSid or From is missing or malformed (each named); kept as a dead letter", body = ValidationErrors),
-        (status = 401, description = "no valid signature", body = ErrorBody),
-        (status = 503, description = "Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
+        NoValidSignature,
+        TemporalUnreachable
     )
 )]
 pub async fn twilio_inbound(
