@@ -48,6 +48,7 @@ pub mod links;
 pub mod metrics;
 pub mod middleware;
 mod openapi;
+pub mod outcome;
 pub mod request_log;
 pub mod routes;
 mod server;

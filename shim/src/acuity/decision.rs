@@ -13,29 +13,8 @@ use temporalio_client::Client;
 
 use super::{AcuityAction, AcuityDelivery};
 pub use crate::handoff::ProcessError;
-use crate::handoff::{BookingSignal, Handoff, Started};
-
-/// What became of an Acuity delivery that was not dead-lettered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Started,
-    /// Moved to the appointment's current time (or already there).
-    Rescheduled,
-    Cancelled,
-    /// A redelivery about a booking that closed long ago.
-    AlreadyClosed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Started => "started",
-            Outcome::Rescheduled => "rescheduled",
-            Outcome::Cancelled => "cancelled",
-            Outcome::AlreadyClosed => "already_closed",
-        }
-    }
-}
+use crate::handoff::{BookingSignal, Handoff};
+pub use crate::outcome::Outcome;
 
 fn read_error(id: u64, e: ProviderError) -> ProcessError {
     if e.is_retryable() {
@@ -66,13 +45,6 @@ pub fn step(action: AcuityAction, appointment: &Appointment) -> Step {
     }
 }
 
-fn started(s: Started, then: Outcome) -> Outcome {
-    match s {
-        Started::Running => then,
-        Started::AlreadyClosed => Outcome::AlreadyClosed,
-    }
-}
-
 /// Reads the appointment and hands the step it asks for to its booking.
 pub async fn process(
     acuity: &AcuityClient,
@@ -98,7 +70,7 @@ pub async fn process(
     })?;
     let booking_id = valid.booking_id.clone();
     let outcome = match step(delivery.action, &appointment) {
-        Step::Start => started(
+        Step::Start => Outcome::unless_closed(
             handoff.start_booking(client, &valid).await?,
             Outcome::Started,
         ),
@@ -111,7 +83,7 @@ pub async fn process(
             let s = handoff
                 .signal_with_start(client, &valid, BookingSignal::Reschedule(signal))
                 .await?;
-            started(s, Outcome::Rescheduled)
+            Outcome::unless_closed(s, Outcome::Rescheduled)
         }
         Step::Cancel => {
             let signal = CancelSignal {
@@ -122,7 +94,7 @@ pub async fn process(
             let s = handoff
                 .signal_with_start(client, &valid, BookingSignal::Cancel(signal))
                 .await?;
-            started(s, Outcome::Cancelled)
+            Outcome::unless_closed(s, Outcome::Cancelled)
         }
     };
     Ok((booking_id, outcome))

@@ -9,34 +9,8 @@ use temporalio_client::Client;
 
 use super::{CalendlyDelivery, ChainError, Chains, Unprocessable};
 pub use crate::handoff::ProcessError;
-use crate::handoff::{BookingSignal, Handoff, Started};
-
-/// What became of a Calendly delivery that was not dead-lettered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Started,
-    Rescheduled,
-    Cancelled,
-    /// A redelivery of something whose booking closed long ago.
-    AlreadyClosed,
-    /// An old reschedule half whose new invitee has itself moved on or been cancelled.
-    Superseded,
-    /// A reschedule's cancel half without its successor's URI: the create half will move it.
-    AwaitingCreate,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Started => "started",
-            Outcome::Rescheduled => "rescheduled",
-            Outcome::Cancelled => "cancelled",
-            Outcome::AlreadyClosed => "already_closed",
-            Outcome::Superseded => "superseded",
-            Outcome::AwaitingCreate => "awaiting_create",
-        }
-    }
-}
+use crate::handoff::{BookingSignal, Handoff};
+pub use crate::outcome::Outcome;
 
 impl From<Unprocessable> for ProcessError {
     fn from(e: Unprocessable) -> Self {
@@ -50,13 +24,6 @@ impl From<ChainError> for ProcessError {
             ChainError::Unavailable(m) => ProcessError::Unavailable(m),
             ChainError::Broken(m) => ProcessError::Unprocessable(m),
         }
-    }
-}
-
-pub(crate) fn started(s: Started, then: Outcome) -> Outcome {
-    match s {
-        Started::Running => then,
-        Started::AlreadyClosed => Outcome::AlreadyClosed,
     }
 }
 
@@ -77,7 +44,7 @@ pub async fn process(
                 let valid =
                     facts.request(&booking, &facts.invitee.created_event_id(), request_id)?;
                 let s = handoff.start_booking(client, &valid).await?;
-                Ok((booking, started(s, Outcome::Started)))
+                Ok((booking, Outcome::unless_closed(s, Outcome::Started)))
             }
             Some(_) => {
                 let root = chains
@@ -97,7 +64,7 @@ pub async fn process(
                 let s = handoff
                     .signal_with_start(client, &valid, BookingSignal::Reschedule(signal))
                     .await?;
-                Ok((booking, started(s, Outcome::Rescheduled)))
+                Ok((booking, Outcome::unless_closed(s, Outcome::Rescheduled)))
             }
         },
         CalendlyDelivery::Canceled {
@@ -134,7 +101,7 @@ pub async fn process(
                 let s = handoff
                     .signal_with_start(client, &valid, BookingSignal::Reschedule(signal))
                     .await?;
-                return Ok((booking, started(s, Outcome::Rescheduled)));
+                return Ok((booking, Outcome::unless_closed(s, Outcome::Rescheduled)));
             }
             let valid = facts.request(&booking, &facts.invitee.created_event_id(), request_id)?;
             let signal = CancelSignal {
@@ -145,7 +112,7 @@ pub async fn process(
             let s = handoff
                 .signal_with_start(client, &valid, BookingSignal::Cancel(signal))
                 .await?;
-            Ok((booking, started(s, Outcome::Cancelled)))
+            Ok((booking, Outcome::unless_closed(s, Outcome::Cancelled)))
         }
     }
 }

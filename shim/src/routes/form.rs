@@ -14,9 +14,9 @@ use super::{header_str, request_id_of, require_json};
 use crate::{
     ApiError, ShimState,
     answers::{Accepted, ErrorBody, Taken, ValidationErrors},
-    calendly::{Outcome, decision::started},
     form::{self, BookingForm},
     openapi::shared::{NotJson, TemporalUnreachable},
+    outcome::Outcome,
     signature,
 };
 
@@ -77,7 +77,7 @@ pub async fn form_webhook(
     let outcome = handoff
         .timed("form", handoff.start_booking(&client, &valid))
         .await;
-    let outcome = started(outcome?, Outcome::Started);
+    let outcome = Outcome::unless_closed(outcome?, Outcome::Started);
     tracing::info!(booking_id = %valid.booking_id, outcome = outcome.as_str(), "form handed off");
     let mut answer =
         Accepted::new(Taken::Accepted, valid.booking_id.as_str()).with_outcome(outcome.as_str());
