@@ -7,9 +7,9 @@
 //! letter's id when the appointment cannot become a booking; otherwise 200 naming the booking
 //! and what became of it.
 
-use axum::{body::Bytes, extract::State, http::request::Parts, response::Response};
+use axum::{extract::State, response::Response};
 
-use super::{answer_delivery, dead_letter, header_str, request_id_of};
+use super::{Webhook, answer_delivery, dead_letter, header_str};
 use crate::{
     ApiError, ShimState,
     acuity::{self, AcuityDelivery, AcuityForm},
@@ -35,24 +35,22 @@ use crate::{
 )]
 pub async fn acuity_webhook(
     State(state): State<ShimState>,
-    request: Parts,
-    body: Bytes,
+    webhook: Webhook,
 ) -> Result<Response, ApiError> {
-    let request_id = request_id_of(&request.extensions);
     let (Some(config), Some(api)) = (&state.config().acuity, &state.inner.acuity) else {
         return Err(ApiError::Unauthorized(SignatureError::NotConfigured));
     };
     acuity::verify(
         &config.api_key,
-        header_str(&request.headers, acuity::SIGNATURE_HEADER),
-        &body,
+        header_str(&webhook.headers, acuity::SIGNATURE_HEADER),
+        &webhook.body,
     )
     .map_err(ApiError::Unauthorized)?;
     let client = state.client().await?;
     let handoff = &state.inner.handoff;
     handoff
         .timed("acuity", async {
-            let delivery = match AcuityDelivery::parse(&body) {
+            let delivery = match AcuityDelivery::parse(&webhook.body) {
                 Ok(delivery) => delivery,
                 Err(errors) => {
                     let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -60,17 +58,17 @@ pub async fn acuity_webhook(
                         "a signed Acuity webhook with invalid fields: {}",
                         listed.join("; ")
                     );
-                    dead_letter(&state, &client, "acuity", &body, reason, &request_id).await?;
+                    dead_letter(&state, &client, "acuity", &webhook.body, reason, &webhook.request_id).await?;
                     return Err(ApiError::Invalid(errors));
                 }
             };
-            let processed = acuity::process(api, handoff, &client, &delivery, &request_id)
+            let processed = acuity::process(api, handoff, &client, &delivery, &webhook.request_id)
                 .await
                 .map(|(booking, outcome)| {
                     tracing::info!(booking_id = %booking, action = delivery.action.as_str(), outcome = outcome.as_str(), "acuity delivery handed off");
                     (booking, outcome.as_str())
                 });
-            answer_delivery(&state, &client, "acuity", &body, &request_id, processed).await
+            answer_delivery(&state, &client, "acuity", &webhook, processed).await
         })
         .await
 }

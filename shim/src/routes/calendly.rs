@@ -2,10 +2,10 @@
 //! booking ([`crate::calendly::process`]); a verified delivery it cannot process becomes a
 //! dead letter (202), so Calendly does not retry it for a day and disable the subscription.
 
-use axum::{body::Bytes, extract::State, response::Response};
+use axum::{extract::State, response::Response};
 use chrono::Utc;
 
-use super::{answer_delivery, header_str, request_id_of, require_json};
+use super::{Webhook, answer_delivery, header_str, require_json};
 use crate::{
     ApiError, ShimState,
     answers::{Accepted, DeadLettered, ErrorBody},
@@ -31,16 +31,13 @@ use crate::{
 )]
 pub async fn calendly_webhook(
     State(state): State<ShimState>,
-    request: axum::http::request::Parts,
-    body: Bytes,
+    webhook: Webhook,
 ) -> Result<Response, ApiError> {
-    let request_id = request_id_of(&request.extensions);
-    let headers = &request.headers;
-    require_json(headers)?;
+    require_json(&webhook.headers)?;
     let config = state.config();
     signature::verify_calendly(
-        header_str(headers, "calendly-webhook-signature"),
-        &body,
+        header_str(&webhook.headers, "calendly-webhook-signature"),
+        &webhook.body,
         &config.calendly_signing_keys,
         config.signature_tolerance,
         Utc::now().timestamp(),
@@ -50,14 +47,14 @@ pub async fn calendly_webhook(
     let handoff = &state.inner.handoff;
     handoff
         .timed("calendly", async {
-            let processed = match calendly::parse(&body) {
+            let processed = match calendly::parse(&webhook.body) {
                 Ok(delivery) => {
                     calendly::process(
                         &state.inner.chains,
                         handoff,
                         &client,
                         delivery,
-                        &request_id,
+                        &webhook.request_id,
                     )
                     .await
                 }
@@ -67,7 +64,7 @@ pub async fn calendly_webhook(
                 tracing::info!(booking_id = %booking, outcome = outcome.as_str(), "calendly delivery handed off");
                 (booking, outcome.as_str())
             });
-            answer_delivery(&state, &client, "calendly", &body, &request_id, processed).await
+            answer_delivery(&state, &client, "calendly", &webhook, processed).await
         })
         .await
 }

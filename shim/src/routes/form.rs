@@ -3,14 +3,13 @@
 
 use axum::{
     Json,
-    body::Bytes,
     extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
 
-use super::{header_str, request_id_of, require_json};
+use super::{Webhook, header_str, require_json};
 use crate::{
     ApiError, ShimState,
     answers::{Accepted, ErrorBody, Taken, ValidationErrors},
@@ -43,35 +42,33 @@ use crate::{
 )]
 pub async fn form_webhook(
     State(state): State<ShimState>,
-    request: axum::http::request::Parts,
-    body: Bytes,
+    webhook: Webhook,
 ) -> Result<Response, ApiError> {
-    let request_id = request_id_of(&request.extensions);
-    let headers = &request.headers;
     let config = state.config();
     // Either credential will do: a bearer token (simple forms) or a Standard Webhooks
     // signature (form services that sign).
-    let authenticated = if headers.contains_key(header::AUTHORIZATION) {
+    let authenticated = if webhook.headers.contains_key(header::AUTHORIZATION) {
         signature::verify_bearer(
-            header_str(headers, "authorization"),
+            header_str(&webhook.headers, "authorization"),
             config.form_token.as_ref(),
         )
     } else {
         signature::verify_standard_webhook(
             signature::StandardWebhookHeaders {
-                id: header_str(headers, "webhook-id"),
-                timestamp: header_str(headers, "webhook-timestamp"),
-                signature: header_str(headers, "webhook-signature"),
+                id: header_str(&webhook.headers, "webhook-id"),
+                timestamp: header_str(&webhook.headers, "webhook-timestamp"),
+                signature: header_str(&webhook.headers, "webhook-signature"),
             },
-            &body,
+            &webhook.body,
             &config.form_webhook_keys,
             config.signature_tolerance,
             Utc::now().timestamp(),
         )
     };
     authenticated.map_err(ApiError::Unauthorized)?;
-    require_json(headers)?;
-    let valid = form::parse(&body, Utc::now(), &request_id).map_err(ApiError::Invalid)?;
+    require_json(&webhook.headers)?;
+    let valid =
+        form::parse(&webhook.body, Utc::now(), &webhook.request_id).map_err(ApiError::Invalid)?;
     let client = state.client().await?;
     let handoff = &state.inner.handoff;
     let outcome = handoff

@@ -12,7 +12,9 @@ pub mod twilio;
 
 use axum::{
     Json,
-    http::{HeaderMap, StatusCode, header},
+    body::Bytes,
+    extract::{FromRequest, Request, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use booking_proto::domain::BookingId;
@@ -63,8 +65,7 @@ async fn answer_delivery(
     state: &ShimState,
     client: &Client,
     source: &str,
-    body: &[u8],
-    request_id: &str,
+    webhook: &Webhook,
     processed: Result<(BookingId, &'static str), ProcessError>,
 ) -> Result<Response, ApiError> {
     match processed {
@@ -75,7 +76,15 @@ async fn answer_delivery(
             .into_response()),
         Err(ProcessError::Unavailable(why)) => Err(ApiError::Unavailable(why)),
         Err(ProcessError::Unprocessable(reason)) => {
-            let id = dead_letter(state, client, source, body, reason, request_id).await?;
+            let id = dead_letter(
+                state,
+                client,
+                source,
+                &webhook.body,
+                reason,
+                &webhook.request_id,
+            )
+            .await?;
             Ok((
                 StatusCode::ACCEPTED,
                 Json(DeadLettered {
@@ -85,6 +94,33 @@ async fn answer_delivery(
             )
                 .into_response())
         }
+    }
+}
+
+/// A webhook as every webhook route reads it: the request line and headers, the id the request
+/// log settled on, and the raw body, whose exact bytes the sender's signature covers.
+pub struct Webhook {
+    pub request_id: String,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Webhook {
+    /// The body reader's refusal (over `SHIM_BODY_LIMIT_BYTES`, or cut short).
+    type Rejection = BytesRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let request_id = request_id_of(request.extensions());
+        let uri = request.uri().clone();
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, state).await?;
+        Ok(Self {
+            request_id,
+            uri,
+            headers,
+            body,
+        })
     }
 }
 

@@ -12,15 +12,14 @@
 
 use axum::{
     Json,
-    body::Bytes,
     extract::State,
-    http::{StatusCode, header, request::Parts},
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use booking_proto::domain::{BookingId, FieldError};
 use temporalio_client::Client;
 
-use super::{dead_letter, request_id_of};
+use super::{Webhook, dead_letter};
 use crate::{
     ApiError, ShimState,
     answers::{Accepted, Taken, ValidationErrors},
@@ -56,10 +55,9 @@ pub const INBOUND_ROUTE: &str = "/webhooks/twilio/inbound";
 )]
 pub async fn twilio_status(
     State(state): State<ShimState>,
-    request: Parts,
-    body: Bytes,
+    webhook: Webhook,
 ) -> Result<Response, ApiError> {
-    let answer = status(&state, &request, &body).await;
+    let answer = status(&state, &webhook).await;
     counted(&state, STATUS_ROUTE, answer)
 }
 
@@ -81,39 +79,30 @@ pub async fn twilio_status(
 )]
 pub async fn twilio_inbound(
     State(state): State<ShimState>,
-    request: Parts,
-    body: Bytes,
+    webhook: Webhook,
 ) -> Result<Response, ApiError> {
-    let answer = inbound(&state, &request, &body).await;
+    let answer = inbound(&state, &webhook).await;
     counted(&state, INBOUND_ROUTE, answer)
 }
 
-async fn status(
-    state: &ShimState,
-    request: &Parts,
-    body: &[u8],
-) -> Result<(Outcome, Response), ApiError> {
-    let parse = |form: &TwilioForm| StatusReport::parse(request.uri.query(), form);
-    verified(state, request, body, "twilio_status", parse, async |client, report| {
+async fn status(state: &ShimState, webhook: &Webhook) -> Result<(Outcome, Response), ApiError> {
+    let parse = |form: &TwilioForm| StatusReport::parse(webhook.uri.query(), form);
+    verified(state, webhook, "twilio_status", parse, async |client, report| {
         let booking = report.booking.clone();
         let handoff = &state.inner.handoff;
         let handed_off = twilio::deliver_status(handoff, client, report).await;
-        let outcome = settle(state, client, request, body, handed_off).await?;
+        let outcome = settle(state, client, webhook, handed_off).await?;
         tracing::info!(booking_id = %booking, outcome = outcome.as_str(), "twilio status handed off");
         Ok((outcome, reported(&booking, outcome)))
     })
     .await
 }
 
-async fn inbound(
-    state: &ShimState,
-    request: &Parts,
-    body: &[u8],
-) -> Result<(Outcome, Response), ApiError> {
-    verified(state, request, body, "twilio_inbound", InboundText::parse, async |client, text| {
+async fn inbound(state: &ShimState, webhook: &Webhook) -> Result<(Outcome, Response), ApiError> {
+    verified(state, webhook, "twilio_inbound", InboundText::parse, async |client, text| {
         let handoff = &state.inner.handoff;
         let handed_off = twilio::answer_reply(handoff, client, &text).await;
-        let outcome = settle(state, client, request, body, handed_off).await?;
+        let outcome = settle(state, client, webhook, handed_off).await?;
         tracing::info!(number = %text.from_tail(), reply = text.reply().as_str(), outcome = outcome.as_str(), "twilio reply taken");
         Ok((outcome, twiml()))
     })
@@ -125,14 +114,13 @@ async fn inbound(
 /// hand a well-formed one to `take`, or keep a malformed one as a dead letter and answer 400.
 async fn verified<T>(
     state: &ShimState,
-    request: &Parts,
-    body: &[u8],
+    webhook: &Webhook,
     kind: &'static str,
     parse: impl FnOnce(&TwilioForm) -> Result<T, Vec<FieldError>>,
     take: impl AsyncFnOnce(&Client, T) -> Result<(Outcome, Response), ApiError>,
 ) -> Result<(Outcome, Response), ApiError> {
-    let form = TwilioForm::parse(body);
-    twilio::verify(state.config(), &request.headers, &request.uri, &form)
+    let form = TwilioForm::parse(&webhook.body);
+    twilio::verify(state.config(), &webhook.headers, &webhook.uri, &form)
         .map_err(ApiError::Unauthorized)?;
     let parsed = parse(&form);
     let client = state.client().await?;
@@ -142,7 +130,7 @@ async fn verified<T>(
         .timed(kind, async {
             match parsed {
                 Ok(parsed) => take(&client, parsed).await,
-                Err(errors) => invalid(state, &client, request, body, errors).await,
+                Err(errors) => invalid(state, &client, webhook, errors).await,
             }
         })
         .await
@@ -152,15 +140,14 @@ async fn verified<T>(
 async fn settle(
     state: &ShimState,
     client: &Client,
-    request: &Parts,
-    body: &[u8],
+    webhook: &Webhook,
     handed_off: Result<Outcome, TwilioError>,
 ) -> Result<Outcome, ApiError> {
     match handed_off {
         Ok(outcome) => Ok(outcome),
         Err(TwilioError::Unavailable(why)) => Err(ApiError::Unavailable(why)),
         Err(TwilioError::Unprocessable(reason)) => {
-            keep(state, client, request, body, reason).await?;
+            keep(state, client, webhook, reason).await?;
             Ok(Outcome::DeadLettered)
         }
     }
@@ -171,8 +158,7 @@ async fn settle(
 async fn invalid(
     state: &ShimState,
     client: &Client,
-    request: &Parts,
-    body: &[u8],
+    webhook: &Webhook,
     errors: Vec<FieldError>,
 ) -> Result<(Outcome, Response), ApiError> {
     let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -180,7 +166,7 @@ async fn invalid(
         "a signed Twilio webhook with invalid parameters: {}",
         listed.join("; ")
     );
-    keep(state, client, request, body, reason).await?;
+    keep(state, client, webhook, reason).await?;
     Err(ApiError::Invalid(errors))
 }
 
@@ -189,14 +175,20 @@ async fn invalid(
 async fn keep(
     state: &ShimState,
     client: &Client,
-    request: &Parts,
-    body: &[u8],
+    webhook: &Webhook,
     reason: String,
 ) -> Result<(), ApiError> {
-    let mut letter = format!("POST {}\n\n", request.uri).into_bytes();
-    letter.extend_from_slice(body);
-    let request_id = request_id_of(&request.extensions);
-    dead_letter(state, client, "twilio", &letter, reason, &request_id).await?;
+    let mut letter = format!("POST {}\n\n", webhook.uri).into_bytes();
+    letter.extend_from_slice(&webhook.body);
+    dead_letter(
+        state,
+        client,
+        "twilio",
+        &letter,
+        reason,
+        &webhook.request_id,
+    )
+    .await?;
     Ok(())
 }
 
