@@ -17,6 +17,9 @@ use super::{error_ref, seconds_header};
 /// Temporal that holds it, so nothing was taken and the sender retries.
 pub struct TemporalUnreachable;
 
+/// 409 from [`crate::handoff::HandoffError::Closed`]: a signal to a booking that has ended.
+pub struct BookingClosed;
+
 /// 401 from a webhook's signature check.
 pub struct NoValidSignature;
 
@@ -71,6 +74,12 @@ impl IntoResponses for TemporalUnreachable {
             .header("Retry-After", seconds_header())
             .build();
         answers([("503", unreachable)])
+    }
+}
+
+impl IntoResponses for BookingClosed {
+    fn responses() -> Answers {
+        answers([("409", json_error("the booking is closed").build())])
     }
 }
 

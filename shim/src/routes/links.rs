@@ -22,7 +22,9 @@ use crate::{
     answers::ErrorBody,
     handoff::HandoffError,
     links::{self, Purpose},
-    openapi::shared::{LinkActionRefusals, LinkPageRefusals, LinkToken, TemporalUnreachable},
+    openapi::shared::{
+        BookingClosed, LinkActionRefusals, LinkPageRefusals, LinkToken, TemporalUnreachable,
+    },
 };
 
 fn verify_link(state: &ShimState, token: &str, purpose: Purpose) -> Result<BookingId, ApiError> {
@@ -55,7 +57,7 @@ fn link_event_id(purpose: &str, token: &str) -> String {
     responses(
         (status = 303, description = "to the questionnaire", headers(("Location" = String, description = "the questionnaire, naming the booking"))),
         (status = 404, description = "invalid or expired link, or no such booking", body = ErrorBody),
-        (status = 409, description = "the booking is closed", body = ErrorBody),
+        BookingClosed,
         TemporalUnreachable
     )
 )]

@@ -15,7 +15,7 @@ use super::header_str;
 use crate::{
     ApiError, ShimState,
     answers::{Accepted, ErrorBody, Taken, ValidationErrors},
-    openapi::shared::TemporalUnreachable,
+    openapi::shared::{BookingClosed, TemporalUnreachable},
     signature,
 };
 
@@ -31,7 +31,7 @@ use crate::{
         (status = 400, description = "invalid id", body = ValidationErrors),
         (status = 401, description = "no valid operator token (SHIM_OPERATOR_TOKEN)", body = ErrorBody),
         (status = 404, description = "no such booking", body = ErrorBody),
-        (status = 409, description = "the booking is closed", body = ErrorBody),
+        BookingClosed,
         TemporalUnreachable
     )
 )]
