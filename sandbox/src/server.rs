@@ -194,8 +194,8 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
     let server = tokio::spawn(accept_loop(listener, router, shutdown_rx));
     let saver =
         snapshot_path.map(|path| tokio::spawn(snapshot::run_saver(state.clone(), path, debounce)));
-    crate::calendly::webhooks::resume_pending(&state);
-    crate::acuity::webhooks::resume_pending(&state);
+    crate::webhook_retries::resume::<crate::calendly::webhooks::CalendlyWebhooks>(&state);
+    crate::webhook_retries::resume::<crate::acuity::webhooks::AcuityWebhooks>(&state);
     tracing::info!(%addr, %base_url, "sandbox listening");
     Ok(RunningSandbox {
         addr,

@@ -28,13 +28,14 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::webhook_retries::deliver_in_order;
 use crate::{config::SandboxConfig, state::Shared};
 use appointments::{
     AcuityCancel, AcuityChange, AcuityNewAppointment, AcuityReschedule, ChangeError,
 };
 use error::AcuityError;
 use model::AcuityAppointment;
-use webhooks::{AcuityWebhookDelivery, ReleaseOrder};
+use webhooks::{AcuityWebhookDelivery, AcuityWebhooks, ReleaseOrder};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -210,7 +211,7 @@ async fn changed(
         Ok((appointment, send)) => {
             // Sent in the background, as Acuity does: the control call answers at once.
             let app = app.clone();
-            tokio::spawn(async move { webhooks::deliver_in_order(&app, &send).await });
+            tokio::spawn(async move { deliver_in_order::<AcuityWebhooks>(&app, &send).await });
             (StatusCode::OK, Json(appointment.render())).into_response()
         }
         Err(e) => refused(e),
@@ -299,14 +300,14 @@ struct Release {
 
 async fn release(State(app): State<Shared>, Json(body): Json<Release>) -> Json<Value> {
     let ids = app.change(|p| webhooks::release(&mut p.acuity, body.order));
-    webhooks::deliver_in_order(&app, &ids).await;
+    deliver_in_order::<AcuityWebhooks>(&app, &ids).await;
     Json(json!({ "released": ids }))
 }
 
 async fn redeliver(State(app): State<Shared>, Path(id): Path<String>) -> Response {
     match app.change(|p| webhooks::redelivery(&mut p.acuity, &id)) {
         Some(new_id) => {
-            webhooks::deliver_in_order(&app, std::slice::from_ref(&new_id)).await;
+            deliver_in_order::<AcuityWebhooks>(&app, std::slice::from_ref(&new_id)).await;
             Json(json!({ "id": new_id })).into_response()
         }
         None => (

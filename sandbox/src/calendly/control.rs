@@ -13,10 +13,11 @@ use super::booking::{
     Rescheduled, envelope,
 };
 use super::model::{CalendlyEvent, CalendlyInvitee};
-use super::webhooks::{RawWebhook, SignatureOverride, WebhookDelivery, deliver_in_order};
+use super::webhooks::{CalendlyWebhooks, RawWebhook, SignatureOverride, WebhookDelivery};
 use crate::body::{JsonBody, PathParams, RawBody, parse_json};
 use crate::control::ControlError;
 use crate::state::Shared;
+use crate::webhook_retries::deliver_in_order;
 
 type Result<T> = std::result::Result<T, ControlError>;
 
@@ -67,7 +68,7 @@ async fn deliveries(State(app): State<Shared>) -> Json<Vec<WebhookDelivery>> {
 async fn send(app: &Shared, new: Vec<WebhookDelivery>) -> Vec<WebhookDelivery> {
     let ids: Vec<String> = new.iter().map(|d| d.id.clone()).collect();
     app.change(|p| p.calendly.deliveries.extend(new));
-    deliver_in_order(app, &ids).await;
+    deliver_in_order::<CalendlyWebhooks>(app, &ids).await;
     app.read(|p| {
         ids.iter()
             .filter_map(|id| p.calendly.deliveries.iter().find(|d| &d.id == id).cloned())

@@ -245,27 +245,24 @@ pub async fn attempt(app: &Shared, id: &str) -> Option<Duration> {
     })
 }
 
-fn attempt_owned(app: Shared, id: String) -> crate::webhook_retries::Attempted {
-    Box::pin(async move { attempt(&app, &id).await })
-}
+/// Calendly's webhook sender, for [`crate::webhook_retries`].
+pub struct CalendlyWebhooks;
 
-/// First attempts one after another, in the given order (so a test controls the order a
-/// receiver sees); failed ones continue retrying in the background.
-pub async fn deliver_in_order(app: &Shared, ids: &[String]) {
-    crate::webhook_retries::deliver_in_order(app, ids, attempt_owned).await;
-}
+impl crate::webhook_retries::Sender for CalendlyWebhooks {
+    async fn attempt(app: Shared, id: String) -> Option<Duration> {
+        attempt(&app, &id).await
+    }
 
-/// After a restart from a snapshot: pick up deliveries that were waiting for a retry.
-pub fn resume_pending(app: &Shared) {
-    let pending = app.read(|p| {
-        p.calendly
-            .deliveries
-            .iter()
-            .filter(|d| d.state == DeliveryState::Pending)
-            .map(|d| (d.id.clone(), d.next_attempt_at))
-            .collect()
-    });
-    crate::webhook_retries::resume(app, pending, attempt_owned);
+    fn pending(app: &Shared) -> Vec<(String, Option<DateTime<Utc>>)> {
+        app.read(|p| {
+            let waiting = p
+                .calendly
+                .deliveries
+                .iter()
+                .filter(|d| d.state == DeliveryState::Pending);
+            waiting.map(|d| (d.id.clone(), d.next_attempt_at)).collect()
+        })
+    }
 }
 
 #[cfg(test)]
