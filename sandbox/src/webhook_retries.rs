@@ -3,7 +3,10 @@
 //! shuts down, and pending ones picked up again after a restart from a snapshot. Each sender
 //! is a [`Sender`]: its attempt makes one POST, records it, and says when to try again.
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, Utc};
 
@@ -11,11 +14,40 @@ use crate::state::Shared;
 
 /// A provider that sends webhooks.
 pub trait Sender: 'static {
-    /// One attempt at delivery `id`: `Some(delay)` when another attempt is due after `delay`.
-    fn attempt(app: Shared, id: String) -> impl Future<Output = Option<Duration>> + Send;
+    /// One attempt at delivery `id`, recorded: `Some(delay)` when another attempt is due after
+    /// `delay`.
+    fn attempt(app: &Shared, id: &str) -> impl Future<Output = Option<Duration>> + Send;
 
     /// The deliveries waiting for a retry, each with when it is due.
     fn pending(app: &Shared) -> Vec<(String, Option<DateTime<Utc>>)>;
+}
+
+/// What one webhook POST came to.
+pub struct Posted {
+    /// The answer's status, if one came.
+    pub status: Option<u16>,
+    /// Why no answer came.
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// Sends one webhook POST, with its signature header when it has one (a test may ask for an
+/// unsigned delivery).
+pub async fn post(request: reqwest::RequestBuilder, signature: Option<(&str, &str)>) -> Posted {
+    let request = match signature {
+        Some((header, value)) => request.header(header, value),
+        None => request,
+    };
+    let started = Instant::now();
+    let (status, error) = match request.send().await {
+        Ok(response) => (Some(response.status().as_u16()), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    Posted {
+        status,
+        error,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }
 }
 
 /// Keeps retrying a delivery in the background until it settles, reset removes it, or the
@@ -29,7 +61,7 @@ fn spawn<S: Sender>(app: &Shared, id: String, first_delay: Duration) {
                 () = tokio::time::sleep(delay) => {}
                 () = app.shutting_down() => return,
             }
-            match S::attempt(app.clone(), id.clone()).await {
+            match S::attempt(&app, &id).await {
                 Some(next) => delay = next,
                 None => return,
             }
@@ -41,7 +73,7 @@ fn spawn<S: Sender>(app: &Shared, id: String, first_delay: Duration) {
 /// receiver sees); failed ones continue retrying in the background.
 pub async fn deliver_in_order<S: Sender>(app: &Shared, ids: &[String]) {
     for id in ids {
-        if let Some(delay) = S::attempt(app.clone(), id.clone()).await {
+        if let Some(delay) = S::attempt(app, id).await {
             spawn::<S>(app, id.clone(), delay);
         }
     }

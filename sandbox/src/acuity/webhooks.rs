@@ -7,7 +7,7 @@
 //! Control calls can send a webhook several times, hold deliveries until a release (in order
 //! or reversed), or sign it wrongly, so receivers can be tested against each.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -20,6 +20,7 @@ use super::model::AcuityAppointment;
 use crate::config::SandboxConfig;
 use crate::state::Shared;
 use crate::time;
+use crate::webhook_retries::{self, Posted, Sender};
 
 pub const SIGNATURE_HEADER: &str = "X-Acuity-Signature";
 const USER_AGENT: &str = "AcuityScheduling-Webhooks (booking-sandbox)";
@@ -251,82 +252,76 @@ struct Send {
     signature: Option<String>,
 }
 
-/// Makes one attempt; returns the delay before the next one, if one is due.
-async fn attempt(app: &Shared, id: &str) -> Option<Duration> {
-    let send = app.change(|p| {
-        let acuity = &mut p.acuity;
-        let url = acuity.webhook_url.clone();
-        let delivery = acuity.delivery_mut(id)?;
-        if delivery.state != AcuityDeliveryState::Pending {
-            return None;
-        }
-        let Some(url) = url else {
-            delivery.state = AcuityDeliveryState::NotSent;
-            delivery.next_attempt_at = None;
-            return None;
-        };
-        Some(Send {
-            url,
-            body: delivery.body.clone(),
-            signature: delivery.signature.clone(),
-        })
-    })?;
-
-    let at = time::now();
-    let started = Instant::now();
-    let mut request = app
-        .http
-        .post(&send.url)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::USER_AGENT, USER_AGENT)
-        .body(send.body);
-    if let Some(signature) = &send.signature {
-        request = request.header(SIGNATURE_HEADER, signature);
-    }
-    let (status, error) = match request.send().await {
-        Ok(response) => (Some(response.status().as_u16()), None),
-        Err(e) => (None, Some(e.to_string())),
-    };
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    tracing::info!(delivery = id, url = %send.url, ?status, ?error, "acuity webhook attempt");
-
-    let config = &app.config;
-    app.change(|p| {
-        let delivery = p.acuity.delivery_mut(id)?;
-        delivery.attempts.push(AcuityWebhookAttempt {
-            at,
-            url: send.url,
-            status,
-            error,
-            duration_ms,
-        });
-        delivery.next_attempt_at = None;
-        if status.is_some_and(|s| (200..300).contains(&s)) {
-            delivery.state = AcuityDeliveryState::Delivered;
-            return None;
-        }
-        let allowed = usize::try_from(config.acuity_webhook_attempts.max(1)).unwrap_or(1);
-        if delivery.attempts.len() >= allowed {
-            delivery.state = AcuityDeliveryState::Failed;
-            return None;
-        }
-        let delay = crate::calendly::webhooks::backoff(
-            config.acuity_webhook_retry_base,
-            RETRY_CAP,
-            delivery.attempts.len(),
-        );
-        delivery.next_attempt_at =
-            Some(time::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX));
-        Some(delay)
-    })
-}
-
 /// Acuity's webhook sender, for [`crate::webhook_retries`].
 pub struct AcuityWebhooks;
 
-impl crate::webhook_retries::Sender for AcuityWebhooks {
-    async fn attempt(app: Shared, id: String) -> Option<Duration> {
-        attempt(&app, &id).await
+impl Sender for AcuityWebhooks {
+    /// Makes one attempt; returns the delay before the next one, if one is due.
+    async fn attempt(app: &Shared, id: &str) -> Option<Duration> {
+        let send = app.change(|p| {
+            let acuity = &mut p.acuity;
+            let url = acuity.webhook_url.clone();
+            let delivery = acuity.delivery_mut(id)?;
+            if delivery.state != AcuityDeliveryState::Pending {
+                return None;
+            }
+            let Some(url) = url else {
+                delivery.state = AcuityDeliveryState::NotSent;
+                delivery.next_attempt_at = None;
+                return None;
+            };
+            Some(Send {
+                url,
+                body: delivery.body.clone(),
+                signature: delivery.signature.clone(),
+            })
+        })?;
+
+        let at = time::now();
+        let request = app
+            .http
+            .post(&send.url)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::USER_AGENT, USER_AGENT)
+            .body(send.body);
+        let signature = send.signature.as_deref().map(|s| (SIGNATURE_HEADER, s));
+        let Posted {
+            status,
+            error,
+            duration_ms,
+        } = webhook_retries::post(request, signature).await;
+        tracing::info!(delivery = id, url = %send.url, ?status, ?error, "acuity webhook attempt");
+
+        let config = &app.config;
+        app.change(|p| {
+            let delivery = p.acuity.delivery_mut(id)?;
+            delivery.attempts.push(AcuityWebhookAttempt {
+                at,
+                url: send.url,
+                status,
+                error,
+                duration_ms,
+            });
+            delivery.next_attempt_at = None;
+            if status.is_some_and(|s| (200..300).contains(&s)) {
+                delivery.state = AcuityDeliveryState::Delivered;
+                return None;
+            }
+            let allowed = usize::try_from(config.acuity_webhook_attempts.max(1)).unwrap_or(1);
+            if delivery.attempts.len() >= allowed {
+                delivery.state = AcuityDeliveryState::Failed;
+                return None;
+            }
+            let delay = crate::calendly::webhooks::backoff(
+                config.acuity_webhook_retry_base,
+                RETRY_CAP,
+                delivery.attempts.len(),
+            );
+            delivery.next_attempt_at = Some(
+                time::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
+            );
+            Some(delay)
+        })
     }
 
     fn pending(app: &Shared) -> Vec<(String, Option<DateTime<Utc>>)> {

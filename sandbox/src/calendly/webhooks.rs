@@ -2,7 +2,7 @@
 //! backoff on any non-2xx answer until the retry horizon, after which Calendly gives up
 //! and disables the subscription.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -11,6 +11,7 @@ use sha2::Sha256;
 
 use crate::state::Shared;
 use crate::time;
+use crate::webhook_retries::{self, Posted, Sender};
 
 pub const SIGNATURE_HEADER: &str = "Calendly-Webhook-Signature";
 
@@ -147,110 +148,104 @@ struct Send {
     signature: Option<String>,
 }
 
-/// Makes one attempt; returns the delay before the next one, if any is due.
-pub async fn attempt(app: &Shared, id: &str) -> Option<Duration> {
-    let now = time::now();
-    let send = app.change(|p| {
-        let calendly = &mut p.calendly;
-        let subscription = calendly.subscription.clone();
-        let delivery = calendly.delivery_mut(id)?;
-        if delivery.state != DeliveryState::Pending {
-            return None;
-        }
-        let target = match (&subscription.target, subscription.enabled) {
-            (Some(target), true) => target.clone(),
-            _ => {
-                delivery.state = DeliveryState::NotSent;
-                delivery.next_attempt_at = None;
-                return None;
-            }
-        };
-        let over = delivery.signature_override.clone().unwrap_or_default();
-        let signature = if over.omit {
-            None
-        } else if let Some(header) = over.header {
-            Some(header)
-        } else {
-            let key = over.signing_key.unwrap_or(subscription.signing_key);
-            Some(signature_header(
-                &key,
-                over.timestamp.unwrap_or(now.timestamp()),
-                &delivery.body,
-            ))
-        };
-        Some(Send {
-            target,
-            body: delivery.body.clone(),
-            signature,
-        })
-    })?;
-
-    let started = Instant::now();
-    let mut request = app
-        .http
-        .post(&send.target)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(send.body);
-    if let Some(signature) = &send.signature {
-        request = request.header(SIGNATURE_HEADER, signature);
-    }
-    let (status, error) = match request.send().await {
-        Ok(response) => (Some(response.status().as_u16()), None),
-        Err(e) => (None, Some(e.to_string())),
-    };
-    let elapsed = started.elapsed();
-    tracing::info!(delivery = id, target = %send.target, ?status, ?error, "calendly webhook attempt");
-
-    let config = &app.config;
-    app.change(|p| {
-        let calendly = &mut p.calendly;
-        let delivery = calendly.delivery_mut(id)?;
-        let finished = time::now();
-        delivery.attempts.push(DeliveryAttempt {
-            at: now,
-            target: send.target,
-            status,
-            error,
-            signature: send.signature,
-            duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-        });
-        delivery.next_attempt_at = None;
-        if status.is_some_and(|s| (200..300).contains(&s)) {
-            delivery.state = DeliveryState::Delivered;
-            return None;
-        }
-        if !delivery.retry {
-            delivery.state = DeliveryState::Failed;
-            return None;
-        }
-        let delay = backoff(
-            config.webhook_retry_base,
-            config.webhook_retry_cap,
-            delivery.attempts.len(),
-        );
-        let horizon = chrono::Duration::from_std(config.webhook_retry_horizon)
-            .unwrap_or(chrono::Duration::MAX);
-        let next = finished + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
-        if next > delivery.created_at + horizon {
-            delivery.state = DeliveryState::Failed;
-            tracing::warn!(
-                delivery = id,
-                "calendly gives up on the webhook and disables the subscription"
-            );
-            calendly.subscription.enabled = false;
-            return None;
-        }
-        delivery.next_attempt_at = Some(next);
-        Some(delay)
-    })
-}
-
 /// Calendly's webhook sender, for [`crate::webhook_retries`].
 pub struct CalendlyWebhooks;
 
-impl crate::webhook_retries::Sender for CalendlyWebhooks {
-    async fn attempt(app: Shared, id: String) -> Option<Duration> {
-        attempt(&app, &id).await
+impl Sender for CalendlyWebhooks {
+    /// Makes one attempt; returns the delay before the next one, if any is due.
+    async fn attempt(app: &Shared, id: &str) -> Option<Duration> {
+        let now = time::now();
+        let send = app.change(|p| {
+            let calendly = &mut p.calendly;
+            let subscription = calendly.subscription.clone();
+            let delivery = calendly.delivery_mut(id)?;
+            if delivery.state != DeliveryState::Pending {
+                return None;
+            }
+            let target = match (&subscription.target, subscription.enabled) {
+                (Some(target), true) => target.clone(),
+                _ => {
+                    delivery.state = DeliveryState::NotSent;
+                    delivery.next_attempt_at = None;
+                    return None;
+                }
+            };
+            let over = delivery.signature_override.clone().unwrap_or_default();
+            let signature = if over.omit {
+                None
+            } else if let Some(header) = over.header {
+                Some(header)
+            } else {
+                let key = over.signing_key.unwrap_or(subscription.signing_key);
+                Some(signature_header(
+                    &key,
+                    over.timestamp.unwrap_or(now.timestamp()),
+                    &delivery.body,
+                ))
+            };
+            Some(Send {
+                target,
+                body: delivery.body.clone(),
+                signature,
+            })
+        })?;
+
+        let request = app
+            .http
+            .post(&send.target)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(send.body);
+        let signature = send.signature.as_deref().map(|s| (SIGNATURE_HEADER, s));
+        let Posted {
+            status,
+            error,
+            duration_ms,
+        } = webhook_retries::post(request, signature).await;
+        tracing::info!(delivery = id, target = %send.target, ?status, ?error, "calendly webhook attempt");
+
+        let config = &app.config;
+        app.change(|p| {
+            let calendly = &mut p.calendly;
+            let delivery = calendly.delivery_mut(id)?;
+            let finished = time::now();
+            delivery.attempts.push(DeliveryAttempt {
+                at: now,
+                target: send.target,
+                status,
+                error,
+                signature: send.signature,
+                duration_ms,
+            });
+            delivery.next_attempt_at = None;
+            if status.is_some_and(|s| (200..300).contains(&s)) {
+                delivery.state = DeliveryState::Delivered;
+                return None;
+            }
+            if !delivery.retry {
+                delivery.state = DeliveryState::Failed;
+                return None;
+            }
+            let delay = backoff(
+                config.webhook_retry_base,
+                config.webhook_retry_cap,
+                delivery.attempts.len(),
+            );
+            let horizon = chrono::Duration::from_std(config.webhook_retry_horizon)
+                .unwrap_or(chrono::Duration::MAX);
+            let next =
+                finished + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+            if next > delivery.created_at + horizon {
+                delivery.state = DeliveryState::Failed;
+                tracing::warn!(
+                    delivery = id,
+                    "calendly gives up on the webhook and disables the subscription"
+                );
+                calendly.subscription.enabled = false;
+                return None;
+            }
+            delivery.next_attempt_at = Some(next);
+            Some(delay)
+        })
     }
 
     fn pending(app: &Shared) -> Vec<(String, Option<DateTime<Utc>>)> {
