@@ -22,18 +22,13 @@ pub trait Sender: 'static {
     fn pending(app: &Shared) -> Vec<(String, Option<DateTime<Utc>>)>;
 }
 
-/// What one webhook POST came to.
-pub struct Posted {
-    /// The answer's status, if one came.
-    pub status: Option<u16>,
-    /// Why no answer came.
-    pub error: Option<String>,
-    pub duration_ms: u64,
-}
-
 /// Sends one webhook POST, with its signature header when it has one (a test may ask for an
-/// unsigned delivery).
-pub async fn post(request: reqwest::RequestBuilder, signature: Option<(&str, &str)>) -> Posted {
+/// unsigned delivery): the answer's status if one came, else why not, and how many
+/// milliseconds it took.
+pub async fn post(
+    request: reqwest::RequestBuilder,
+    signature: Option<(&str, &str)>,
+) -> (Option<u16>, Option<String>, u64) {
     let request = match signature {
         Some((header, value)) => request.header(header, value),
         None => request,
@@ -43,11 +38,8 @@ pub async fn post(request: reqwest::RequestBuilder, signature: Option<(&str, &st
         Ok(response) => (Some(response.status().as_u16()), None),
         Err(e) => (None, Some(e.to_string())),
     };
-    Posted {
-        status,
-        error,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    }
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    (status, error, duration_ms)
 }
 
 /// Keeps retrying a delivery in the background until it settles, reset removes it, or the

@@ -20,7 +20,7 @@ use super::model::AcuityAppointment;
 use crate::config::SandboxConfig;
 use crate::state::Shared;
 use crate::time;
-use crate::webhook_retries::{self, Posted, Sender};
+use crate::webhook_retries::{self, Sender};
 
 pub const SIGNATURE_HEADER: &str = "X-Acuity-Signature";
 const USER_AGENT: &str = "AcuityScheduling-Webhooks (booking-sandbox)";
@@ -285,11 +285,7 @@ impl Sender for AcuityWebhooks {
             .header(header::USER_AGENT, USER_AGENT)
             .body(send.body);
         let signature = send.signature.as_deref().map(|s| (SIGNATURE_HEADER, s));
-        let Posted {
-            status,
-            error,
-            duration_ms,
-        } = webhook_retries::post(request, signature).await;
+        let (status, error, duration_ms) = webhook_retries::post(request, signature).await;
         tracing::info!(delivery = id, url = %send.url, ?status, ?error, "acuity webhook attempt");
 
         let config = &app.config;

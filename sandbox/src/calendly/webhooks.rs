@@ -11,7 +11,7 @@ use sha2::Sha256;
 
 use crate::state::Shared;
 use crate::time;
-use crate::webhook_retries::{self, Posted, Sender};
+use crate::webhook_retries::{self, Sender};
 
 pub const SIGNATURE_HEADER: &str = "Calendly-Webhook-Signature";
 
@@ -196,11 +196,7 @@ impl Sender for CalendlyWebhooks {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(send.body);
         let signature = send.signature.as_deref().map(|s| (SIGNATURE_HEADER, s));
-        let Posted {
-            status,
-            error,
-            duration_ms,
-        } = webhook_retries::post(request, signature).await;
+        let (status, error, duration_ms) = webhook_retries::post(request, signature).await;
         tracing::info!(delivery = id, target = %send.target, ?status, ?error, "calendly webhook attempt");
 
         let config = &app.config;
