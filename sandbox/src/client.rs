@@ -20,6 +20,7 @@ use crate::google_oauth::GoogleGrant;
 use crate::hubspot::store::CrmObject;
 use crate::microsoft::MicrosoftApp;
 use crate::microsoft::model::{GraphEventMove, GraphEventRecord};
+use crate::percent::segment;
 use crate::request_log::RequestRecord;
 use crate::sendgrid::model::SentEmail;
 use crate::twilio::model::{
@@ -41,18 +42,6 @@ type Result<T> = std::result::Result<T, ClientError>;
 pub struct SandboxClient {
     base: String,
     http: reqwest::Client,
-}
-
-/// Percent-encodes one path segment (refresh tokens and ids may hold any character).
-fn segment(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 impl SandboxClient {

@@ -257,6 +257,7 @@ mod google_oauth;
 mod hubspot;
 mod ical;
 mod microsoft;
+mod percent;
 mod ratelimit;
 mod request_log;
 mod rng;

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::body::bearer;
 use crate::config::SandboxConfig;
+use crate::percent::segment;
 use crate::state::Shared;
 use crate::time;
 use error::GraphError;
@@ -167,18 +168,6 @@ pub fn graph_root(headers: &HeaderMap, state: &Shared) -> String {
         Some(host) if !host.is_empty() => format!("http://{host}{GRAPH_PREFIX}"),
         _ => format!("{}{GRAPH_PREFIX}", state.base_url),
     }
-}
-
-/// Percent-encodes a path segment (user ids carry `@`, event ids are base64url already).
-pub fn segment(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Percent-encodes a query value (OData literals carry quotes, spaces and slashes).
