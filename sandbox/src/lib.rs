@@ -270,8 +270,8 @@ mod twilio;
 mod webhook_retries;
 
 pub use calendly::booking::{
-    BookInvitee, Booked, CancelInvitee, CancelerType, Cancelled, RescheduleDelivery,
-    RescheduleInvitee, RescheduleOrder, Rescheduled,
+    BookInvitee, Booked, CancelInvitee, CancelerType, Cancelled, InviteeChanged,
+    RescheduleDelivery, RescheduleInvitee, RescheduleOrder, Rescheduled,
 };
 pub use calendly::model::{
     CalendlyEvent, CalendlyInvitee, CalendlyStatus, Cancellation, QuestionAndAnswer, Tracking,

@@ -156,21 +156,19 @@ impl RescheduleInvitee {
     }
 }
 
-/// Answer of the book call.
+/// Answer of the book and cancel calls: the invitee as changed, and its webhook.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Booked {
+pub struct InviteeChanged {
     pub event: CalendlyEvent,
     pub invitee: CalendlyInvitee,
     pub deliveries: Vec<WebhookDelivery>,
 }
 
+/// Answer of the book call.
+pub type Booked = InviteeChanged;
+
 /// Answer of the cancel call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cancelled {
-    pub event: CalendlyEvent,
-    pub invitee: CalendlyInvitee,
-    pub deliveries: Vec<WebhookDelivery>,
-}
+pub type Cancelled = InviteeChanged;
 
 /// Answer of the reschedule call; `deliveries` are in the order they were sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

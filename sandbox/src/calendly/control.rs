@@ -6,11 +6,12 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
+use super::CalendlyState;
 use super::WebhookSubscription;
 use super::WebhookSubscriptionUpdate;
 use super::booking::{
-    self, BookInvitee, Booked, BookingError, CancelInvitee, Cancelled, RescheduleInvitee,
-    Rescheduled, envelope,
+    self, BookInvitee, Booked, BookingError, CancelInvitee, Cancelled, InviteeChanged,
+    RescheduleInvitee, Rescheduled, envelope,
 };
 use super::model::{CalendlyEvent, CalendlyInvitee};
 use super::webhooks::{CalendlyWebhooks, RawWebhook, SignatureOverride, WebhookDelivery};
@@ -80,24 +81,36 @@ async fn book(
     State(app): State<Shared>,
     JsonBody(request, _): JsonBody<BookInvitee, ControlError>,
 ) -> Result<Json<Booked>> {
+    let book = |c: &mut CalendlyState| booking::book(c, &request);
+    play(&app, "invitee.created", request.deliver, book)
+        .await
+        .map(Json)
+}
+
+/// Plays one invitee change and sends its webhook (`name`: `invitee.created` or
+/// `invitee.canceled`), or stores it unsent when `deliver` is false.
+async fn play(
+    app: &Shared,
+    name: &'static str,
+    deliver: bool,
+    change: impl FnOnce(
+        &mut CalendlyState,
+    ) -> std::result::Result<(CalendlyEvent, CalendlyInvitee), BookingError>,
+) -> Result<InviteeChanged> {
     let base = app.calendly_base();
     let (event, invitee, delivery) = app.change(|p| {
-        let (event, invitee) = booking::book(&mut p.calendly, &request)?;
-        let body = envelope(&p.calendly, "invitee.created", &invitee.uuid, &base);
-        let delivery = WebhookDelivery::new(
-            "invitee.created",
-            Some(invitee.uuid.clone()),
-            body,
-            request.deliver,
-        );
+        let (event, invitee) = change(&mut p.calendly)?;
+        let body = envelope(&p.calendly, name, &invitee.uuid, &base);
+        let uuid = Some(invitee.uuid.clone());
+        let delivery = WebhookDelivery::new(name, uuid, body, deliver);
         Ok::<_, BookingError>((event, invitee, delivery))
     })?;
-    let deliveries = send(&app, vec![delivery]).await;
-    Ok(Json(Booked {
+    let deliveries = send(app, vec![delivery]).await;
+    Ok(InviteeChanged {
         event,
         invitee,
         deliveries,
-    }))
+    })
 }
 
 /// The body is optional: no body cancels as the invitee, without a reason.
@@ -111,24 +124,10 @@ async fn cancel(
     } else {
         parse_json(&bytes)?
     };
-    let base = app.calendly_base();
-    let (event, invitee, delivery) = app.change(|p| {
-        let (event, invitee) = booking::cancel(&mut p.calendly, &uuid, &request)?;
-        let body = envelope(&p.calendly, "invitee.canceled", &invitee.uuid, &base);
-        let delivery = WebhookDelivery::new(
-            "invitee.canceled",
-            Some(invitee.uuid.clone()),
-            body,
-            request.deliver,
-        );
-        Ok::<_, BookingError>((event, invitee, delivery))
-    })?;
-    let deliveries = send(&app, vec![delivery]).await;
-    Ok(Json(Cancelled {
-        event,
-        invitee,
-        deliveries,
-    }))
+    let cancel = |c: &mut CalendlyState| booking::cancel(c, &uuid, &request);
+    play(&app, "invitee.canceled", request.deliver, cancel)
+        .await
+        .map(Json)
 }
 
 async fn reschedule(
