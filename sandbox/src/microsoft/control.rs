@@ -6,7 +6,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::MicrosoftApp;
-use super::model::{GraphEventMove, GraphEventRecord};
+use super::model::{GraphEventMove, GraphEventRecord, StoredGraphEvent};
 use crate::body::{JsonBody, PathParams, QueryPairs};
 use crate::control::ControlError;
 use crate::state::Shared;
@@ -43,15 +43,14 @@ async fn delete_event(
     PathParams(id, _): PathParams<String, ControlError>,
 ) -> Result<StatusCode> {
     app.change(|p| {
+        let delete = |event: &mut StoredGraphEvent| -> Result<()> {
+            event.deleted = true;
+            Ok(())
+        };
         let (mailbox, _) = p.microsoft.find_mut(&id).ok_or_else(|| no_event(&id))?;
-        let event = mailbox
-            .events
-            .get_mut(&id)
-            .filter(|e| !e.deleted)
-            .ok_or_else(|| no_event(&id))?;
-        mailbox.change_seq += 1;
-        event.deleted = true;
-        event.touch(time::now(), mailbox.change_seq);
+        mailbox
+            .change_event(&id, delete)
+            .ok_or_else(|| no_event(&id))??;
         Ok(StatusCode::NO_CONTENT)
     })
 }
@@ -69,16 +68,15 @@ async fn move_event(
         ));
     }
     app.change(|p| {
+        let move_to = |event: &mut StoredGraphEvent| -> Result<()> {
+            event.start_at = to.start;
+            event.end_at = to.end;
+            Ok(())
+        };
         let (mailbox, user) = p.microsoft.find_mut(&id).ok_or_else(|| no_event(&id))?;
         let event = mailbox
-            .events
-            .get_mut(&id)
-            .filter(|e| !e.deleted)
-            .ok_or_else(|| no_event(&id))?;
-        mailbox.change_seq += 1;
-        event.start_at = to.start;
-        event.end_at = to.end;
-        event.touch(time::now(), mailbox.change_seq);
+            .change_event(&id, move_to)
+            .ok_or_else(|| no_event(&id))??;
         Ok(Json(event.record(&user)))
     })
 }

@@ -266,18 +266,14 @@ pub async fn patch(
     changes.transaction_id = None;
     let root = graph_root(&headers, &state);
     let event = state.change(|p| -> Result<Value> {
+        let patch = |event: &mut StoredGraphEvent| {
+            changes.apply(event);
+            check_span(event)
+        };
         let mailbox = p.microsoft.mailbox_mut(&user);
         let event = mailbox
-            .events
-            .get_mut(&id)
-            .filter(|e| !e.deleted)
-            .ok_or_else(GraphError::not_found)?;
-        let mut updated = event.clone();
-        changes.apply(&mut updated);
-        check_span(&updated)?;
-        mailbox.change_seq += 1;
-        updated.touch(time::now(), mailbox.change_seq);
-        *event = updated;
+            .change_event(&id, patch)
+            .ok_or_else(GraphError::not_found)??;
         Ok(event.to_json(&user, None))
     })?;
     Ok(odata_json(
@@ -293,15 +289,14 @@ pub async fn delete(
     PathParams((user, id), _): PathParams<(String, String), GraphError>,
 ) -> Result<StatusCode> {
     state.change(|p| -> Result<StatusCode> {
+        let delete = |event: &mut StoredGraphEvent| -> Result<()> {
+            event.deleted = true;
+            Ok(())
+        };
         let mailbox = p.microsoft.mailbox_mut(&user);
-        let event = mailbox
-            .events
-            .get_mut(&id)
-            .filter(|e| !e.deleted)
-            .ok_or_else(GraphError::not_found)?;
-        mailbox.change_seq += 1;
-        event.deleted = true;
-        event.touch(time::now(), mailbox.change_seq);
+        mailbox
+            .change_event(&id, delete)
+            .ok_or_else(GraphError::not_found)??;
         Ok(StatusCode::NO_CONTENT)
     })
 }

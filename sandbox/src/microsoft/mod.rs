@@ -64,6 +64,27 @@ pub struct Mailbox {
     pub next_order: u64,
 }
 
+impl Mailbox {
+    /// Changes the live (not deleted) event `id` as `change` says, and records the change for
+    /// delta (the next change number, a new change key). `None` when there is no such event;
+    /// a change that refuses leaves the event as it was.
+    pub fn change_event<E>(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut StoredGraphEvent) -> Result<(), E>,
+    ) -> Option<Result<&StoredGraphEvent, E>> {
+        let event = self.events.get_mut(id).filter(|e| !e.deleted)?;
+        let mut updated = event.clone();
+        if let Err(refused) = change(&mut updated) {
+            return Some(Err(refused));
+        }
+        self.change_seq += 1;
+        updated.touch(time::now(), self.change_seq);
+        *event = updated;
+        Some(Ok(event))
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MicrosoftState {
