@@ -64,9 +64,8 @@ pub async fn acuity_webhook(
             };
             let processed = acuity::process(api, handoff, &client, &delivery, &webhook.request_id)
                 .await
-                .map(|(booking, outcome)| {
+                .inspect(|(booking, outcome)| {
                     tracing::info!(booking_id = %booking, action = delivery.action.as_str(), outcome = outcome.as_str(), "acuity delivery handed off");
-                    (booking, outcome.as_str())
                 });
             answer_delivery(&state, &client, "acuity", &webhook, processed).await
         })

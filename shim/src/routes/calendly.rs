@@ -60,9 +60,8 @@ pub async fn calendly_webhook(
                 }
                 Err(e) => Err(e.into()),
             };
-            let processed = processed.map(|(booking, outcome)| {
+            let processed = processed.inspect(|(booking, outcome)| {
                 tracing::info!(booking_id = %booking, outcome = outcome.as_str(), "calendly delivery handed off");
-                (booking, outcome.as_str())
             });
             answer_delivery(&state, &client, "calendly", &webhook, processed).await
         })

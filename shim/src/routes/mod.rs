@@ -27,6 +27,7 @@ use crate::{
     ApiError, RequestId, ShimState,
     answers::{Accepted, DeadLettered, Taken},
     handoff::ProcessError,
+    outcome::Outcome,
 };
 
 /// Keeps a verified delivery that no booking can act on as a dead-letter workflow (one per
@@ -66,12 +67,12 @@ async fn answer_delivery(
     client: &Client,
     source: &str,
     webhook: &Webhook,
-    processed: Result<(BookingId, &'static str), ProcessError>,
+    processed: Result<(BookingId, Outcome), ProcessError>,
 ) -> Result<Response, ApiError> {
     match processed {
         Ok((booking, outcome)) => Ok((
             StatusCode::OK,
-            Json(Accepted::new(Taken::Accepted, booking.as_str()).with_outcome(outcome)),
+            Json(Accepted::new(Taken::Accepted, booking.as_str()).with_outcome(outcome.as_str())),
         )
             .into_response()),
         Err(ProcessError::Unavailable(why)) => Err(ApiError::Unavailable(why)),
