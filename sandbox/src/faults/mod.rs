@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -52,6 +53,18 @@ pub enum InjectedBody {
     Json(Value),
     /// Sent verbatim as `text/plain` (unless a `Content-Type` header is given).
     Text(String),
+}
+
+impl FaultRule for Injection {
+    fn list(faults: &mut Faults) -> &mut Vec<Self> {
+        &mut faults.injections
+    }
+
+    fn check(&self) -> Result<(), &'static str> {
+        StatusCode::from_u16(self.status)
+            .map(drop)
+            .map_err(|_| "status must be an HTTP status code")
+    }
 }
 
 impl Injection {
@@ -254,6 +267,12 @@ pub struct Latency {
     pub times: Option<u32>,
 }
 
+impl FaultRule for Latency {
+    fn list(faults: &mut Faults) -> &mut Vec<Self> {
+        &mut faults.latencies
+    }
+}
+
 impl Latency {
     pub fn new(method: &str, path_prefix: impl Into<String>, delay: Duration) -> Self {
         Self {
@@ -278,6 +297,12 @@ pub struct DropConnections {
     pub path_prefix: String,
     #[serde(default = "one")]
     pub times: u32,
+}
+
+impl FaultRule for DropConnections {
+    fn list(faults: &mut Faults) -> &mut Vec<Self> {
+        &mut faults.drops
+    }
 }
 
 impl DropConnections {
@@ -321,6 +346,16 @@ impl Default for ChaosConfig {
             path_prefix: None,
             seed: None,
         }
+    }
+}
+
+/// A kind of fault rule, kept in a list of its own.
+pub trait FaultRule: DeserializeOwned + Send + 'static {
+    fn list(faults: &mut Faults) -> &mut Vec<Self>;
+
+    /// Why the rule cannot be added, if it cannot.
+    fn check(&self) -> Result<(), &'static str> {
+        Ok(())
     }
 }
 

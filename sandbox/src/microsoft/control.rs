@@ -8,8 +8,8 @@ use axum::{Json, Router};
 use super::MicrosoftApp;
 use super::model::{GraphEventMove, GraphEventRecord, StoredGraphEvent};
 use crate::body::{JsonBody, PathParams, QueryPairs};
-use crate::control::ControlError;
-use crate::state::Shared;
+use crate::control::{Changes, ChangesNamed, ControlError};
+use crate::state::{Providers, Shared};
 use crate::time;
 
 type Result<T> = std::result::Result<T, ControlError>;
@@ -20,11 +20,32 @@ pub fn router() -> Router<Shared> {
         .route("/events/{id}/delete", post(delete_event))
         .route("/events/{id}/move", post(move_event))
         .route("/apps", get(apps))
-        .route("/apps/{client_id}/expire-secret", post(expire_secret))
-        .route("/apps/{client_id}/disable", post(disable))
-        .route("/apps/{client_id}/restore", post(restore))
-        .route("/access-tokens/expire", post(expire_access_tokens))
-        .route("/delta-tokens/expire", post(expire_delta_tokens))
+        .route(
+            "/apps/{client_id}/expire-secret",
+            post(app_change(|a| a.secret_expired = true)),
+        )
+        .route(
+            "/apps/{client_id}/disable",
+            post(app_change(|a| a.disabled = true)),
+        )
+        // Undoes `expire-secret` and `disable`.
+        .route(
+            "/apps/{client_id}/restore",
+            post(app_change(|a| {
+                a.disabled = false;
+                a.secret_expired = false;
+            })),
+        )
+        .route(
+            "/access-tokens/expire",
+            post(Changes::Providers(|p| {
+                p.microsoft.expire_access_tokens(time::now());
+            })),
+        )
+        .route(
+            "/delta-tokens/expire",
+            post(Changes::Providers(|p| p.microsoft.renew_delta_epoch())),
+        )
 }
 
 /// `?include_deleted=true` adds deleted events (tombstones).
@@ -85,53 +106,13 @@ async fn apps(State(app): State<Shared>) -> Json<Vec<MicrosoftApp>> {
     Json(app.read(|p| p.microsoft.apps.values().cloned().collect()))
 }
 
-fn update_app(
-    app: &Shared,
-    client_id: &str,
-    f: impl FnOnce(&mut MicrosoftApp),
-) -> Result<StatusCode> {
-    app.change(|p| match p.microsoft.apps.get_mut(client_id) {
-        Some(a) => {
-            f(a);
-            Ok(StatusCode::NO_CONTENT)
-        }
-        None => Err(ControlError::not_found(format!(
-            "no Microsoft app with client id {client_id}"
-        ))),
-    })
-}
-
-async fn expire_secret(
-    State(app): State<Shared>,
-    PathParams(client_id, _): PathParams<String, ControlError>,
-) -> Result<StatusCode> {
-    update_app(&app, &client_id, |a| a.secret_expired = true)
-}
-
-async fn disable(
-    State(app): State<Shared>,
-    PathParams(client_id, _): PathParams<String, ControlError>,
-) -> Result<StatusCode> {
-    update_app(&app, &client_id, |a| a.disabled = true)
-}
-
-/// Undoes `expire-secret` and `disable`.
-async fn restore(
-    State(app): State<Shared>,
-    PathParams(client_id, _): PathParams<String, ControlError>,
-) -> Result<StatusCode> {
-    update_app(&app, &client_id, |a| {
-        a.disabled = false;
-        a.secret_expired = false;
-    })
-}
-
-async fn expire_access_tokens(State(app): State<Shared>) -> StatusCode {
-    app.change(|p| p.microsoft.expire_access_tokens(time::now()));
-    StatusCode::NO_CONTENT
-}
-
-async fn expire_delta_tokens(State(app): State<Shared>) -> StatusCode {
-    app.change(|p| p.microsoft.renew_delta_epoch());
-    StatusCode::NO_CONTENT
+fn app_change(
+    change: fn(&mut MicrosoftApp),
+) -> ChangesNamed<impl Fn(&mut Providers, &str) -> bool + Clone> {
+    ChangesNamed {
+        what: "Microsoft app with client id",
+        change: move |p: &mut Providers, client_id: &str| {
+            p.microsoft.apps.get_mut(client_id).map(change).is_some()
+        },
+    }
 }

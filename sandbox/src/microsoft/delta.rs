@@ -13,11 +13,13 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::call::GraphCall;
 use super::error::GraphError;
 use super::events::odata_json;
 use super::model::StoredGraphEvent;
-use super::{GraphAuth, graph_root, segment, user_key};
-use crate::body::{PathParams, QueryPairs};
+use super::user_key;
+use crate::body::QueryPairs;
+use crate::percent::segment;
 use crate::state::Shared;
 use crate::time;
 
@@ -174,9 +176,8 @@ fn removed(id: &str) -> Value {
 
 pub async fn delta(
     State(state): State<Shared>,
-    _: GraphAuth,
+    GraphCall { path: user, root }: GraphCall<String>,
     headers: HeaderMap,
-    PathParams(user, _): PathParams<String, GraphError>,
     query: QueryPairs,
 ) -> Result<Response> {
     let refused: Vec<&str> = UNSUPPORTED
@@ -195,7 +196,6 @@ pub async fn delta(
     }
     let key = user_key(&user);
     let size = page_size(&headers);
-    let root = graph_root(&headers, &state);
     let link_base = format!("{root}/users/{}/calendarView/delta", segment(&user));
 
     let body = state.read(|p| {

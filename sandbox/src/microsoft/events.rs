@@ -3,14 +3,16 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::call::GraphCall;
 use super::error::{GraphError, ODATA_JSON};
 use super::model::{EventChanges, StoredGraphEvent, new_change_key, new_event_id};
-use super::{GraphAuth, graph_root, odata, query_value, segment, user_key};
-use crate::body::{JsonBody, PathParams, QueryPairs};
+use super::{odata, query_value, user_key};
+use crate::body::{JsonBody, QueryPairs};
+use crate::percent::segment;
 use crate::state::Shared;
 use crate::time;
 
@@ -63,9 +65,7 @@ fn check_span(event: &StoredGraphEvent) -> Result<()> {
 
 pub async fn create(
     State(state): State<Shared>,
-    _: GraphAuth,
-    headers: HeaderMap,
-    PathParams(user, _): PathParams<String, GraphError>,
+    GraphCall { path: user, root }: GraphCall<String>,
     JsonBody(body, _): JsonBody<Value, GraphError>,
 ) -> Result<Response> {
     let changes = EventChanges::parse(&body)?;
@@ -74,7 +74,6 @@ pub async fn create(
             "The event must have both a start and an end time.",
         ));
     }
-    let root = graph_root(&headers, &state);
     let event = state.change(|p| -> Result<Value> {
         let mailbox = p.microsoft.mailbox_mut(&user);
         if let Some(tx) = &changes.transaction_id
@@ -141,9 +140,7 @@ fn with_context(mut event: Value, root: &str, user: &str) -> Value {
 
 pub async fn list(
     State(state): State<Shared>,
-    _: GraphAuth,
-    headers: HeaderMap,
-    PathParams(user, _): PathParams<String, GraphError>,
+    GraphCall { path: user, root }: GraphCall<String>,
     query: QueryPairs,
 ) -> Result<Response> {
     let filter = query
@@ -176,7 +173,6 @@ pub async fn list(
             GraphError::bad_request("BadRequest", format!("Invalid $skip value '{raw}'."))
         })?,
     };
-    let root = graph_root(&headers, &state);
     let (page, more) = state.read(|p| {
         let mut matching: Vec<&StoredGraphEvent> = p
             .microsoft
@@ -230,13 +226,13 @@ fn page_len(body: &Value) -> usize {
 
 pub async fn get(
     State(state): State<Shared>,
-    _: GraphAuth,
-    headers: HeaderMap,
-    PathParams((user, id), _): PathParams<(String, String), GraphError>,
+    GraphCall {
+        path: (user, id),
+        root,
+    }: GraphCall<(String, String)>,
     query: QueryPairs,
 ) -> Result<Response> {
     let expand = expand_param(&query)?;
-    let root = graph_root(&headers, &state);
     let event = state
         .read(|p| {
             p.microsoft
@@ -256,15 +252,15 @@ pub async fn get(
 /// Only the given properties change; extended properties are upserted by id.
 pub async fn patch(
     State(state): State<Shared>,
-    _: GraphAuth,
-    headers: HeaderMap,
-    PathParams((user, id), _): PathParams<(String, String), GraphError>,
+    GraphCall {
+        path: (user, id),
+        root,
+    }: GraphCall<(String, String)>,
     JsonBody(body, _): JsonBody<Value, GraphError>,
 ) -> Result<Response> {
     let mut changes = EventChanges::parse(&body)?;
     // Not writable after creation.
     changes.transaction_id = None;
-    let root = graph_root(&headers, &state);
     let event = state.change(|p| -> Result<Value> {
         let patch = |event: &mut StoredGraphEvent| {
             changes.apply(event);
@@ -285,8 +281,9 @@ pub async fn patch(
 /// 204; the event stays as a tombstone for delta. Again (or unknown): 404.
 pub async fn delete(
     State(state): State<Shared>,
-    _: GraphAuth,
-    PathParams((user, id), _): PathParams<(String, String), GraphError>,
+    GraphCall {
+        path: (user, id), ..
+    }: GraphCall<(String, String)>,
 ) -> Result<StatusCode> {
     state.change(|p| -> Result<StatusCode> {
         let delete = |event: &mut StoredGraphEvent| -> Result<()> {

@@ -3,6 +3,7 @@
 //! `https://login.microsoftonline.com`) and `/microsoft/graph/v1.0` (real
 //! `https://graph.microsoft.com/v1.0`).
 
+mod call;
 pub mod control;
 mod delta;
 pub mod error;
@@ -15,14 +16,11 @@ mod schedule;
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::body::bearer;
 use crate::config::SandboxConfig;
 use crate::percent::segment;
 use crate::state::Shared;
@@ -164,31 +162,6 @@ impl MicrosoftState {
 /// Users are addressed by UPN or object id; both compare case-insensitively.
 pub fn user_key(user: &str) -> String {
     user.trim().to_lowercase()
-}
-
-/// A valid, unexpired access token from the identity stand-in, or a 401.
-pub struct GraphAuth;
-
-impl FromRequestParts<Shared> for GraphAuth {
-    type Rejection = GraphError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, GraphError> {
-        let token = bearer(&parts.headers).ok_or_else(GraphError::token_empty)?;
-        if state.read(|p| p.microsoft.token_valid(token, time::now())) {
-            Ok(Self)
-        } else {
-            Err(GraphError::token_expired())
-        }
-    }
-}
-
-/// `http://{Host}/microsoft/graph/v1.0`: the root of absolute links (`@odata.nextLink`,
-/// `@odata.deltaLink`), built from the request's `Host` so clients can follow them as is.
-pub fn graph_root(headers: &HeaderMap, state: &Shared) -> String {
-    match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
-        Some(host) if !host.is_empty() => format!("http://{host}{GRAPH_PREFIX}"),
-        _ => format!("{}{GRAPH_PREFIX}", state.base_url),
-    }
 }
 
 /// Percent-encodes a query value (OData literals carry quotes, spaces and slashes).

@@ -1,17 +1,18 @@
 //! `calendar/getSchedule`: free/busy items and the availability view of each schedule.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::call::GraphCall;
 use super::error::GraphError;
 use super::events::odata_json;
 use super::model::{DateTimeTimeZone, StoredGraphEvent, date_time_time_zone};
-use super::{GraphAuth, graph_root, user_key};
-use crate::body::{JsonBody, PathParams};
+use super::user_key;
+use crate::body::JsonBody;
 use crate::state::Shared;
 
 #[derive(Debug, Deserialize)]
@@ -80,9 +81,7 @@ fn availability_view(
 
 pub async fn get_schedule(
     State(state): State<Shared>,
-    _: GraphAuth,
-    headers: HeaderMap,
-    PathParams(_user, _): PathParams<String, GraphError>,
+    GraphCall { root, .. }: GraphCall<String>,
     JsonBody(request, _): JsonBody<ScheduleRequest, GraphError>,
 ) -> Result<Response, GraphError> {
     let missing =
@@ -112,7 +111,6 @@ pub async fn get_schedule(
         ));
     }
     let interval = chrono::Duration::minutes(minutes);
-    let root = graph_root(&headers, &state);
     let value: Vec<Value> = state.read(|p| {
         request
             .schedules

@@ -13,14 +13,18 @@ use super::model::{
     TwilioOptOut,
 };
 use crate::body::{JsonBody, PathParams};
-use crate::control::ControlError;
+use crate::control::{Changes, ControlError};
 use crate::state::Shared;
 
 type Result<T> = std::result::Result<T, ControlError>;
 
 pub fn router() -> Router<Shared> {
     Router::new()
-        .route("/messages", get(messages).delete(clear_messages))
+        // Forgetting sent messages stops their pending status changes and callbacks.
+        .route(
+            "/messages",
+            get(messages).delete(Changes::Providers(|p| p.twilio.messages.clear())),
+        )
         .route("/messages/{sid}", get(message))
         .route("/opt-outs", get(opt_outs))
         .route("/inbound", get(inbound_messages).post(inbound))
@@ -45,12 +49,6 @@ async fn message(
     app.read(|p| p.twilio.message(&sid).cloned())
         .map(Json)
         .ok_or_else(|| ControlError::not_found(format!("no Twilio message {sid}")))
-}
-
-/// Forgets sent messages (their pending status changes and callbacks stop).
-async fn clear_messages(State(app): State<Shared>) -> StatusCode {
-    app.change(|p| p.twilio.messages.clear());
-    StatusCode::NO_CONTENT
 }
 
 async fn opt_outs(State(app): State<Shared>) -> Json<Vec<TwilioOptOut>> {

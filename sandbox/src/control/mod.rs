@@ -4,12 +4,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::body::{BodyError, JsonBody, PathParams, QueryPairs};
-use crate::faults::{ChaosConfig, DropConnections, Faults, Injection, Latency};
+use crate::faults::{ChaosConfig, DropConnections, FaultRule, Faults, Injection, Latency};
 use crate::google_calendar::model::CalendarEventRecord;
 use crate::google_oauth::GoogleGrant;
 use crate::hubspot::schema::ObjectType;
@@ -17,8 +17,11 @@ use crate::hubspot::store::CrmObject;
 use crate::request_log::RequestRecord;
 use crate::rng::SplitMix64;
 use crate::sendgrid::model::SentEmail;
-use crate::state::Shared;
+use crate::state::{Providers, Runtime, Shared};
 use crate::time;
+pub use changes::{Changes, ChangesNamed};
+
+mod changes;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControlError {
@@ -58,24 +61,46 @@ pub fn router() -> Router<Shared> {
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/reset", post(reset))
         .route("/state", get(dump_state))
-        .route("/requests", get(requests).delete(clear_requests))
-        .route("/faults", get(faults).delete(clear_faults))
-        .route("/faults/injections", post(inject))
-        .route("/faults/latency", post(add_latency))
-        .route("/faults/drops", post(drop_connections))
-        .route("/faults/chaos", put(set_chaos).delete(clear_chaos))
+        .route(
+            "/requests",
+            get(requests).delete(Changes::Runtime(|rt| rt.requests.clear())),
+        )
+        .route(
+            "/faults",
+            get(faults).delete(Changes::Runtime(clear_faults)),
+        )
+        .route("/faults/injections", post(add_fault::<Injection>))
+        .route("/faults/latency", post(add_fault::<Latency>))
+        .route("/faults/drops", post(add_fault::<DropConnections>))
+        .route(
+            "/faults/chaos",
+            put(set_chaos).delete(Changes::Runtime(|rt| rt.faults.chaos = None)),
+        )
         .route("/google/grants", get(grants).post(add_grant))
-        .route("/google/grants/{refresh_token}/revoke", post(revoke_grant))
+        .route(
+            "/google/grants/{refresh_token}/revoke",
+            post(grant_change(true)),
+        )
         .route(
             "/google/grants/{refresh_token}/restore",
-            post(restore_grant),
+            post(grant_change(false)),
         )
-        .route("/google/access-tokens/expire", post(expire_access_tokens))
-        .route("/google/sync-tokens/expire", post(expire_sync_tokens))
+        .route(
+            "/google/access-tokens/expire",
+            post(Changes::Providers(|p| {
+                p.google_oauth.expire_all(time::now())
+            })),
+        )
+        .route(
+            "/google/sync-tokens/expire",
+            post(Changes::Providers(|p| p.google_calendar.renew_epoch())),
+        )
         .route("/google/events", get(calendar_events))
         .route("/hubspot/{object_type}", get(crm_objects))
-        .route("/sendgrid/emails", get(emails))
-        .route("/sendgrid/emails", delete(clear_emails))
+        .route(
+            "/sendgrid/emails",
+            get(emails).delete(Changes::Providers(|p| p.sendgrid.emails.clear())),
+        )
         .route("/sendgrid/emails/count", get(email_count))
         .nest("/calendly", crate::calendly::control::router())
         .nest("/microsoft", crate::microsoft::control::router())
@@ -110,52 +135,25 @@ async fn requests(State(app): State<Shared>, query: QueryPairs) -> Json<Vec<Requ
     }))
 }
 
-async fn clear_requests(State(app): State<Shared>) -> StatusCode {
-    app.runtime(|rt| rt.requests.clear());
-    StatusCode::NO_CONTENT
-}
-
 async fn faults(State(app): State<Shared>) -> Json<Faults> {
     Json(app.runtime(|rt| rt.faults.clone()))
 }
 
 /// Also clears the Twilio callback faults.
-async fn clear_faults(State(app): State<Shared>) -> StatusCode {
-    app.runtime(|rt| {
-        rt.faults = Faults::default();
-        rt.twilio_callback_faults = Default::default();
-    });
-    StatusCode::NO_CONTENT
+fn clear_faults(rt: &mut Runtime) {
+    rt.faults = Faults::default();
+    rt.twilio_callback_faults = Default::default();
 }
 
-async fn inject(
+/// Adds a fault rule to the list of its kind.
+async fn add_fault<R: FaultRule>(
     State(app): State<Shared>,
-    JsonBody(injection, _): JsonBody<Injection, ControlError>,
+    JsonBody(rule, _): JsonBody<R, ControlError>,
 ) -> Result<StatusCode> {
-    if StatusCode::from_u16(injection.status).is_err() {
-        return Err(ControlError::new(
-            StatusCode::BAD_REQUEST,
-            "status must be an HTTP status code",
-        ));
-    }
-    app.runtime(|rt| rt.faults.injections.push(injection));
+    rule.check()
+        .map_err(|m| ControlError::new(StatusCode::BAD_REQUEST, m))?;
+    app.runtime(|rt| R::list(&mut rt.faults).push(rule));
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn add_latency(
-    State(app): State<Shared>,
-    JsonBody(latency, _): JsonBody<Latency, ControlError>,
-) -> StatusCode {
-    app.runtime(|rt| rt.faults.latencies.push(latency));
-    StatusCode::NO_CONTENT
-}
-
-async fn drop_connections(
-    State(app): State<Shared>,
-    JsonBody(drops, _): JsonBody<DropConnections, ControlError>,
-) -> StatusCode {
-    app.runtime(|rt| rt.faults.drops.push(drops));
-    StatusCode::NO_CONTENT
 }
 
 async fn set_chaos(
@@ -184,11 +182,6 @@ async fn set_chaos(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn clear_chaos(State(app): State<Shared>) -> StatusCode {
-    app.runtime(|rt| rt.faults.chaos = None);
-    StatusCode::NO_CONTENT
-}
-
 async fn grants(State(app): State<Shared>) -> Json<Vec<GoogleGrant>> {
     Json(app.read(|p| p.google_oauth.grants.values().cloned().collect()))
 }
@@ -205,38 +198,11 @@ async fn add_grant(
     StatusCode::NO_CONTENT
 }
 
-fn set_revoked(app: &Shared, refresh_token: &str, revoked: bool) -> Result<StatusCode> {
-    if app.change(|p| p.google_oauth.set_revoked(refresh_token, revoked)) {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ControlError::not_found(format!(
-            "no grant with refresh token {refresh_token}"
-        )))
+fn grant_change(revoked: bool) -> ChangesNamed<impl Fn(&mut Providers, &str) -> bool + Clone> {
+    ChangesNamed {
+        what: "grant with refresh token",
+        change: move |p: &mut Providers, token: &str| p.google_oauth.set_revoked(token, revoked),
     }
-}
-
-async fn revoke_grant(
-    State(app): State<Shared>,
-    PathParams(token, _): PathParams<String, ControlError>,
-) -> Result<StatusCode> {
-    set_revoked(&app, &token, true)
-}
-
-async fn restore_grant(
-    State(app): State<Shared>,
-    PathParams(token, _): PathParams<String, ControlError>,
-) -> Result<StatusCode> {
-    set_revoked(&app, &token, false)
-}
-
-async fn expire_access_tokens(State(app): State<Shared>) -> StatusCode {
-    app.change(|p| p.google_oauth.expire_all(time::now()));
-    StatusCode::NO_CONTENT
-}
-
-async fn expire_sync_tokens(State(app): State<Shared>) -> StatusCode {
-    app.change(|p| p.google_calendar.renew_epoch());
-    StatusCode::NO_CONTENT
 }
 
 /// `?include_deleted=true` adds cancelled events.
@@ -268,9 +234,4 @@ async fn emails(State(app): State<Shared>) -> Json<Vec<SentEmail>> {
 /// instead of cloning and serializing every message under the lock the providers share.
 async fn email_count(State(app): State<Shared>) -> Json<Value> {
     Json(json!({ "count": app.read(|p| p.sendgrid.emails.len()) }))
-}
-
-async fn clear_emails(State(app): State<Shared>) -> StatusCode {
-    app.change(|p| p.sendgrid.emails.clear());
-    StatusCode::NO_CONTENT
 }
