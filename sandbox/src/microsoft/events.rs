@@ -122,20 +122,18 @@ pub async fn create(
         mailbox.events.insert(id, event);
         Ok(rendered)
     })?;
-    Ok(odata_json(
-        StatusCode::CREATED,
-        with_context(event, &root, &user),
-    ))
+    Ok(entity(StatusCode::CREATED, event, &root, &user))
 }
 
-fn with_context(mut event: Value, root: &str, user: &str) -> Value {
+/// One event as Graph answers it, with the `@odata.context` of an entity.
+fn entity(status: StatusCode, mut event: Value, root: &str, user: &str) -> Response {
     if let Value::Object(map) = &mut event {
         map.insert(
             "@odata.context".into(),
             json!(format!("{}/$entity", events_context(root, user))),
         );
     }
-    event
+    odata_json(status, event)
 }
 
 pub async fn list(
@@ -243,10 +241,7 @@ pub async fn get(
                 .map(|e| e.to_json(&user, expand.as_deref()))
         })
         .ok_or_else(GraphError::not_found)?;
-    Ok(odata_json(
-        StatusCode::OK,
-        with_context(event, &root, &user),
-    ))
+    Ok(entity(StatusCode::OK, event, &root, &user))
 }
 
 /// Only the given properties change; extended properties are upserted by id.
@@ -272,10 +267,7 @@ pub async fn patch(
             .ok_or_else(GraphError::not_found)??;
         Ok(event.to_json(&user, None))
     })?;
-    Ok(odata_json(
-        StatusCode::OK,
-        with_context(event, &root, &user),
-    ))
+    Ok(entity(StatusCode::OK, event, &root, &user))
 }
 
 /// 204; the event stays as a tombstone for delta. Again (or unknown): 404.
