@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_with::skip_serializing_none;
 
 use super::error::GoogleError;
 use crate::time;
 
 /// An event resource exactly as the Calendar API returns it.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
@@ -21,11 +23,8 @@ pub struct Event {
     pub html_link: String,
     pub created: String,
     pub updated: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     pub creator: Person,
     pub organizer: Person,
@@ -36,9 +35,7 @@ pub struct Event {
     pub sequence: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attendees: Vec<Attendee>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extended_properties: Option<ExtendedProperties>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transparency: Option<String>,
     #[serde(default)]
     pub reminders: Reminders,
@@ -60,22 +57,21 @@ impl Event {
     }
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     pub email: String,
-    #[serde(rename = "self", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "self")]
     pub is_self: Option<bool>,
 }
 
 /// `start`/`end`: `dateTime` (RFC 3339) or `date` (all-day), with an optional `timeZone`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventDateTime {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_time: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
 }
 
@@ -101,15 +97,13 @@ impl EventDateTime {
     }
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Attendee {
     pub email: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_status: Option<String>,
 }
 
@@ -134,28 +128,19 @@ impl Default for Reminders {
 }
 
 /// The writable part of an event: the insert body, and what a patch is merged into.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventInput {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<EventDateTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<EventDateTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attendees: Option<Vec<Attendee>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extended_properties: Option<ExtendedProperties>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transparency: Option<String>,
 }
 

@@ -314,9 +314,33 @@ pub fn builtin_properties(object: ObjectType) -> Vec<PropertyDefinition> {
             p("hubspot_owner_id", "Owner", String, group),
         ]
     };
+    // Tasks and notes are engagements (each has its timestamp), which the booking engine
+    // creates idempotently.
+    let engagement = |noun: &str, timestamp: &str, own: Vec<PropertyDefinition>| {
+        let mut list = vec![p("hs_timestamp", timestamp, Datetime, noun)];
+        list.extend(own);
+        list.extend([
+            p("hs_createdate", "Created at", Datetime, noun).read_only(),
+            p("hs_lastmodifieddate", "Last Modified Date", Datetime, noun).read_only(),
+            p("booking_id", "Booking ID", String, "booking")
+                .custom(&format!("Booking the {noun} belongs to (custom property).")),
+            p(
+                "booking_dedup_key",
+                "Booking de-duplication key",
+                String,
+                "booking",
+            )
+            .custom(&format!(
+                "Set by the booking engine so a retried create can find the {noun} it already \
+                 made (custom property)."
+            )),
+        ]);
+        list.extend(common_tail(noun));
+        list
+    };
     match object {
-        ObjectType::Contacts => {
-            let mut list = vec![
+        ObjectType::Contacts => [
+            vec![
                 p("email", "Email", String, "contactinformation"),
                 p("firstname", "First Name", String, "contactinformation"),
                 p("lastname", "Last Name", String, "contactinformation"),
@@ -372,42 +396,42 @@ pub fn builtin_properties(object: ObjectType) -> Vec<PropertyDefinition> {
                     .custom("Start of the latest booked tour (custom property)."),
                 p("tour_type", "Tour Type", String, "booking")
                     .custom("Private viewing or open house (custom property)."),
-            ];
-            list.extend(common_tail("contactinformation"));
-            list
-        }
-        ObjectType::Tasks => {
-            let mut list = vec![
-                p("hs_timestamp", "Due date", Datetime, "task"),
+            ],
+            common_tail("contactinformation"),
+        ]
+        .concat(),
+        ObjectType::Tasks => engagement(
+            "task",
+            "Due date",
+            vec![
                 p("hs_task_subject", "Task Title", String, "task"),
                 p("hs_task_body", "Notes", String, "task"),
-                p("hs_task_status", "Task Status", Enumeration, "task")
-                    .options(&["NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"]),
-                p("hs_task_priority", "Priority", Enumeration, "task").options(&["NONE", "LOW", "MEDIUM", "HIGH"]),
-                p("hs_task_type", "Task Type", Enumeration, "task").options(&["CALL", "EMAIL", "TODO", "LINKED_IN", "MEETING"]),
-                p("hs_createdate", "Created at", Datetime, "task").read_only(),
-                p("hs_lastmodifieddate", "Last Modified Date", Datetime, "task").read_only(),
-                p("booking_id", "Booking ID", String, "booking").custom("Booking the task belongs to (custom property)."),
-                p("booking_dedup_key", "Booking de-duplication key", String, "booking")
-                    .custom("Set by the booking engine so a retried create can find the task it already made (custom property)."),
-            ];
-            list.extend(common_tail("task"));
-            list
-        }
-        ObjectType::Notes => {
-            let mut list = vec![
-                p("hs_timestamp", "Activity date", Datetime, "note"),
+                p("hs_task_status", "Task Status", Enumeration, "task").options(&[
+                    "NOT_STARTED",
+                    "IN_PROGRESS",
+                    "WAITING",
+                    "COMPLETED",
+                    "DEFERRED",
+                ]),
+                p("hs_task_priority", "Priority", Enumeration, "task")
+                    .options(&["NONE", "LOW", "MEDIUM", "HIGH"]),
+                p("hs_task_type", "Task Type", Enumeration, "task").options(&[
+                    "CALL",
+                    "EMAIL",
+                    "TODO",
+                    "LINKED_IN",
+                    "MEETING",
+                ]),
+            ],
+        ),
+        ObjectType::Notes => engagement(
+            "note",
+            "Activity date",
+            vec![
                 p("hs_note_body", "Note body", String, "note"),
                 p("hs_attachment_ids", "Attachment IDs", String, "note"),
-                p("hs_createdate", "Created at", Datetime, "note").read_only(),
-                p("hs_lastmodifieddate", "Last Modified Date", Datetime, "note").read_only(),
-                p("booking_id", "Booking ID", String, "booking").custom("Booking the note belongs to (custom property)."),
-                p("booking_dedup_key", "Booking de-duplication key", String, "booking")
-                    .custom("Set by the booking engine so a retried create can find the note it already made (custom property)."),
-            ];
-            list.extend(common_tail("note"));
-            list
-        }
+            ],
+        ),
     }
 }
 
