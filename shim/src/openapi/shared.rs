@@ -17,8 +17,10 @@ use super::{error_ref, seconds_header};
 /// Temporal that holds it, so nothing was taken and the sender retries.
 pub struct TemporalUnreachable;
 
-/// 409 from [`crate::handoff::HandoffError::Closed`]: a signal to a booking that has ended.
-pub struct BookingClosed;
+/// What a signal to a booking may answer besides the route's own answers: 409 from
+/// [`crate::handoff::HandoffError::Closed`] (the booking has ended), and the 503 of
+/// [`TemporalUnreachable`].
+pub struct SignalRefusals;
 
 /// 401 from a webhook's signature check.
 pub struct NoValidSignature;
@@ -77,9 +79,11 @@ impl IntoResponses for TemporalUnreachable {
     }
 }
 
-impl IntoResponses for BookingClosed {
+impl IntoResponses for SignalRefusals {
     fn responses() -> Answers {
-        answers([("409", json_error("the booking is closed").build())])
+        let mut refused = answers([("409", json_error("the booking is closed").build())]);
+        refused.extend(TemporalUnreachable::responses());
+        refused
     }
 }
 

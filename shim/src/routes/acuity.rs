@@ -7,9 +7,9 @@
 //! letter's id when the appointment cannot become a booking; otherwise 200 naming the booking
 //! and what became of it.
 
-use axum::{extract::State, response::Response};
+use axum::extract::State;
 
-use super::{Webhook, answer_delivery, dead_letter, header_str};
+use super::{Answer, Webhook, answer_delivery, dead_letter, header_str};
 use crate::{
     ApiError, ShimState,
     acuity::{self, AcuityDelivery, AcuityForm},
@@ -18,8 +18,7 @@ use crate::{
 };
 
 #[utoipa::path(
-    post,
-    path = "/webhooks/acuity",
+    post, path = "/webhooks/acuity",
     tag = "webhooks",
     summary = "Acuity Scheduling webhook (appointment.scheduled, .rescheduled, .canceled, .changed); the shim reads the appointment through Acuity's API",
     security(("acuitySignature" = [])),
@@ -33,10 +32,7 @@ use crate::{
         (status = 503, description = "Acuity or Temporal is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
     )
 )]
-pub async fn acuity_webhook(
-    State(state): State<ShimState>,
-    webhook: Webhook,
-) -> Result<Response, ApiError> {
+pub async fn acuity_webhook(State(state): State<ShimState>, webhook: Webhook) -> Answer {
     let (Some(config), Some(api)) = (&state.config().acuity, &state.inner.acuity) else {
         return Err(ApiError::Unauthorized(SignatureError::NotConfigured));
     };

@@ -2,10 +2,11 @@
 
 use axum::{
     extract::{Path, State},
-    response::{IntoResponse, Response},
+    response::IntoResponse,
 };
 use booking_proto::domain::FieldError;
 
+use super::Answer;
 use crate::{
     ApiError, ShimState,
     answers::{ErrorBody, ValidationErrors},
@@ -14,8 +15,7 @@ use crate::{
 
 /// The landing page's seat counter, from the cache (see [`availability`]).
 #[utoipa::path(
-    get,
-    path = "/open-houses/{id}/availability",
+    get, path = "/open-houses/{id}/availability",
     tag = "landing page",
     summary = "seat counter of an open house's landing page, served from a cache refreshed every few seconds",
     params(("id" = String, Path, description = "the open house", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
@@ -30,7 +30,7 @@ use crate::{
 pub async fn open_house_availability(
     State(state): State<ShimState>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Answer {
     if id.is_empty() || id.len() > 200 || !id.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::Invalid(vec![FieldError::new(
             "id",

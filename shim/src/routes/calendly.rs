@@ -2,10 +2,10 @@
 //! booking ([`crate::calendly::process`]); a verified delivery it cannot process becomes a
 //! dead letter (202), so Calendly does not retry it for a day and disable the subscription.
 
-use axum::{extract::State, response::Response};
+use axum::extract::State;
 use chrono::Utc;
 
-use super::{Webhook, answer_delivery, header_str, require_json};
+use super::{Answer, Webhook, answer_delivery, header_str, require_json};
 use crate::{
     ApiError, ShimState,
     answers::{Accepted, DeadLettered, ErrorBody},
@@ -15,8 +15,7 @@ use crate::{
 };
 
 #[utoipa::path(
-    post,
-    path = "/webhooks/calendly",
+    post, path = "/webhooks/calendly",
     tag = "webhooks",
     summary = "Calendly v2 webhook (invitee.created, invitee.canceled)",
     params(("Calendly-Webhook-Signature" = String, Header, description = "t=<unix>,v1=<hex HMAC-SHA256 of t.body>")),
@@ -29,10 +28,7 @@ use crate::{
         (status = 503, description = "Temporal (or the Calendly API a reschedule needs) is unreachable; retry after the given seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds (SHIM_RETRY_AFTER_SECS)")))
     )
 )]
-pub async fn calendly_webhook(
-    State(state): State<ShimState>,
-    webhook: Webhook,
-) -> Result<Response, ApiError> {
+pub async fn calendly_webhook(State(state): State<ShimState>, webhook: Webhook) -> Answer {
     require_json(&webhook.headers)?;
     let config = state.config();
     signature::verify_calendly(

@@ -5,11 +5,11 @@ use axum::{
     Json,
     extract::State,
     http::{StatusCode, header},
-    response::{IntoResponse, Response},
+    response::IntoResponse,
 };
 use chrono::Utc;
 
-use super::{Webhook, header_str, require_json};
+use super::{Answer, Webhook, header_str, require_json};
 use crate::{
     ApiError, ShimState,
     answers::{Accepted, ErrorBody, Taken, ValidationErrors},
@@ -20,8 +20,7 @@ use crate::{
 };
 
 #[utoipa::path(
-    post,
-    path = "/webhooks/form",
+    post, path = "/webhooks/form",
     tag = "webhooks",
     summary = "booking form submission",
     description = "Authenticated by a bearer token (SHIM_FORM_TOKEN) or, without an Authorization header, a Standard Webhooks signature.",
@@ -40,10 +39,7 @@ use crate::{
         TemporalUnreachable
     )
 )]
-pub async fn form_webhook(
-    State(state): State<ShimState>,
-    webhook: Webhook,
-) -> Result<Response, ApiError> {
+pub async fn form_webhook(State(state): State<ShimState>, webhook: Webhook) -> Answer {
     let config = state.config();
     // Either credential will do: a bearer token (simple forms) or a Standard Webhooks
     // signature (form services that sign).

@@ -17,14 +17,13 @@ use booking_proto::{
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
+use super::Answer;
 use crate::{
     ApiError, ShimState,
     answers::ErrorBody,
     handoff::HandoffError,
     links::{self, Purpose},
-    openapi::shared::{
-        BookingClosed, LinkActionRefusals, LinkPageRefusals, LinkToken, TemporalUnreachable,
-    },
+    openapi::shared::{LinkActionRefusals, LinkPageRefusals, LinkToken, SignalRefusals},
 };
 
 fn verify_link(state: &ShimState, token: &str, purpose: Purpose) -> Result<BookingId, ApiError> {
@@ -49,22 +48,20 @@ fn link_event_id(purpose: &str, token: &str) -> String {
 }
 
 #[utoipa::path(
-    get,
-    path = "/q/{token}",
+    get, path = "/q/{token}",
     tag = "links",
     summary = "questionnaire link: records the visit, then redirects",
     params(LinkToken),
     responses(
         (status = 303, description = "to the questionnaire", headers(("Location" = String, description = "the questionnaire, naming the booking"))),
         (status = 404, description = "invalid or expired link, or no such booking", body = ErrorBody),
-        BookingClosed,
-        TemporalUnreachable
+        SignalRefusals
     )
 )]
 pub async fn questionnaire_link(
     State(state): State<ShimState>,
     Path(token): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Answer {
     let booking = verify_link(&state, &token, Purpose::Questionnaire)?;
     let client = state.client().await?;
     let handoff = &state.inner.handoff;
@@ -103,20 +100,75 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
         .into_response()
 }
 
+/// The one refusal a lead sees for a link: it does not say whether the link was forged, old or
+/// names no booking.
+fn link_not_valid() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "Link not valid",
+        "This link is invalid or has expired.",
+    )
+}
+
+/// A link that changes the booking: its page, the change it asks for and what it says once done.
+#[derive(Debug, Clone, Copy)]
+enum LinkAction {
+    Confirm,
+    Cancel,
+}
+
+impl LinkAction {
+    fn purpose(self) -> Purpose {
+        match self {
+            Self::Confirm => Purpose::Confirm,
+            Self::Cancel => Purpose::Cancel,
+        }
+    }
+
+    /// The page's title and its button's label.
+    fn offer(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Confirm => ("Confirm your tour", "Confirm"),
+            Self::Cancel => ("Cancel your tour", "Cancel the tour"),
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Self::Confirm => "Your tour is confirmed.",
+            Self::Cancel => "Your tour is cancelled.",
+        }
+    }
+
+    /// The change, named by the click: the same click twice is one request.
+    fn change(self, token: &str) -> (ChangeRequest, String) {
+        let (name, change): (_, fn(String) -> Change) = match self {
+            Self::Confirm => ("confirm", |event_id| {
+                Change::Confirm(ConfirmSignal { event_id })
+            }),
+            Self::Cancel => ("cancel", |event_id| {
+                Change::Cancel(CancelSignal {
+                    event_id,
+                    reason: "cancelled from the booking link".into(),
+                    cancelled_by: "lead".into(),
+                })
+            }),
+        };
+        let event_id = link_event_id(name, token);
+        let request = ChangeRequest {
+            change: Some(change(event_id.clone())),
+        };
+        (request, event_id)
+    }
+}
+
 /// The page a link opens: a button, because mail scanners and previewers follow GET links and
 /// must not confirm or cancel a tour by doing so.
-fn action_page(state: &ShimState, token: &str, purpose: Purpose) -> Response {
-    if verify_link(state, token, purpose).is_err() {
-        return page(
-            StatusCode::NOT_FOUND,
-            "Link not valid",
-            "This link is invalid or has expired.",
-        );
+fn action_page(state: &ShimState, token: &str, action: LinkAction) -> Response {
+    if verify_link(state, token, action.purpose()).is_err() {
+        return link_not_valid();
     }
-    let (title, button) = match purpose {
-        Purpose::Confirm => ("Confirm your tour", "Confirm"),
-        _ => ("Cancel your tour", "Cancel the tour"),
-    };
+    let (title, button) = action.offer();
     (
         StatusCode::OK,
         Html(format!(
@@ -128,118 +180,17 @@ fn action_page(state: &ShimState, token: &str, purpose: Purpose) -> Response {
         .into_response()
 }
 
-#[utoipa::path(
-    get,
-    path = "/b/{token}/confirm",
-    tag = "links",
-    summary = "confirm page: a button, since mail scanners follow GET links",
-    params(LinkToken),
-    responses(
-        (status = 200, description = "page with a confirm button", body = String, content_type = "text/html"),
-        LinkPageRefusals
-    )
-)]
-pub async fn confirm_page(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
-    action_page(&state, &token, Purpose::Confirm)
-}
-
-#[utoipa::path(
-    get,
-    path = "/b/{token}/cancel",
-    tag = "links",
-    summary = "cancel page: a button, since mail scanners follow GET links",
-    params(LinkToken),
-    responses(
-        (status = 200, description = "page with a cancel button", body = String, content_type = "text/html"),
-        LinkPageRefusals
-    )
-)]
-pub async fn cancel_page(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
-    action_page(&state, &token, Purpose::Cancel)
-}
-
-#[utoipa::path(
-    post,
-    path = "/b/{token}/confirm",
-    tag = "links",
-    summary = "confirm the tour",
-    params(LinkToken),
-    responses(
-        (status = 200, description = "confirmed", body = String, content_type = "text/html"),
-        LinkActionRefusals
-    )
-)]
-pub async fn confirm_action(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
-    let event_id = link_event_id("confirm", &token);
-    let change = Change::Confirm(ConfirmSignal {
-        event_id: event_id.clone(),
-    });
-    change_page(
-        &state,
-        &token,
-        Purpose::Confirm,
-        change,
-        event_id,
-        "Your tour is confirmed.",
-    )
-    .await
-}
-
-#[utoipa::path(
-    post,
-    path = "/b/{token}/cancel",
-    tag = "links",
-    summary = "cancel the tour",
-    params(LinkToken),
-    responses(
-        (status = 200, description = "cancelled", body = String, content_type = "text/html"),
-        LinkActionRefusals
-    )
-)]
-pub async fn cancel_action(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
-    let event_id = link_event_id("cancel", &token);
-    let change = Change::Cancel(CancelSignal {
-        event_id: event_id.clone(),
-        reason: "cancelled from the booking link".into(),
-        cancelled_by: "lead".into(),
-    });
-    change_page(
-        &state,
-        &token,
-        Purpose::Cancel,
-        change,
-        event_id,
-        "Your tour is cancelled.",
-    )
-    .await
-}
-
-async fn change_page(
-    state: &ShimState,
-    token: &str,
-    purpose: Purpose,
-    change: Change,
-    event_id: String,
-    done: &str,
-) -> Response {
-    let booking = match verify_link(state, token, purpose) {
-        Ok(b) => b,
-        Err(_) => {
-            return page(
-                StatusCode::NOT_FOUND,
-                "Link not valid",
-                "This link is invalid or has expired.",
-            );
-        }
+/// The button's `POST`: asks the booking for the change and shows its verdict.
+async fn change_page(state: &ShimState, token: &str, action: LinkAction) -> Response {
+    let Ok(booking) = verify_link(state, token, action.purpose()) else {
+        return link_not_valid();
     };
     let client = match state.client().await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
     let handoff = &state.inner.handoff;
-    let change = ChangeRequest {
-        change: Some(change),
-    };
+    let (change, event_id) = action.change(token);
     let result = handoff
         .timed(
             "link",
@@ -247,7 +198,7 @@ async fn change_page(
         )
         .await;
     match result {
-        Ok(_) => page(StatusCode::OK, "Done", done),
+        Ok(_) => page(StatusCode::OK, "Done", action.done()),
         Err(HandoffError::Refused(reason)) => page(
             StatusCode::CONFLICT,
             "Not possible",
@@ -258,11 +209,41 @@ async fn change_page(
             "Not possible",
             "This booking can no longer be changed.",
         ),
-        Err(HandoffError::NotFound) => page(
-            StatusCode::NOT_FOUND,
-            "Link not valid",
-            "This link is invalid or has expired.",
-        ),
+        Err(HandoffError::NotFound) => link_not_valid(),
         Err(HandoffError::Unavailable(m)) => ApiError::Unavailable(m).into_response(),
     }
 }
+
+/// One action link's two routes, which differ only in the action and the words their
+/// descriptions use: `GET` shows the button, `POST` presses it.
+macro_rules! action_link_routes {
+    (
+        $action:expr, $path:literal,
+        $page:ident: $page_summary:literal, $page_answer:literal;
+        $act:ident: $act_summary:literal, $act_answer:literal
+    ) => {
+        #[utoipa::path(get, path = $path, tag = "links", summary = $page_summary, params(LinkToken),
+            responses((status = 200, description = $page_answer, body = String, content_type = "text/html"), LinkPageRefusals))]
+        pub async fn $page(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
+            action_page(&state, &token, $action)
+        }
+
+        #[utoipa::path(post, path = $path, tag = "links", summary = $act_summary, params(LinkToken),
+            responses((status = 200, description = $act_answer, body = String, content_type = "text/html"), LinkActionRefusals))]
+        pub async fn $act(State(state): State<ShimState>, Path(token): Path<String>) -> Response {
+            change_page(&state, &token, $action).await
+        }
+    };
+}
+
+action_link_routes!(
+    LinkAction::Confirm, "/b/{token}/confirm",
+    confirm_page: "confirm page: a button, since mail scanners follow GET links", "page with a confirm button";
+    confirm_action: "confirm the tour", "confirmed"
+);
+
+action_link_routes!(
+    LinkAction::Cancel, "/b/{token}/cancel",
+    cancel_page: "cancel page: a button, since mail scanners follow GET links", "page with a cancel button";
+    cancel_action: "cancel the tour", "cancelled"
+);

@@ -30,6 +30,9 @@ use crate::{
     outcome::Outcome,
 };
 
+/// What a handler answers: its response, or the refusal [`ApiError`] renders.
+pub type Answer = Result<Response, ApiError>;
+
 /// Keeps a verified delivery that no booking can act on as a dead-letter workflow (one per
 /// distinct body, so a redelivery is the same letter) and returns its workflow id once
 /// Temporal holds it.
@@ -68,7 +71,7 @@ async fn answer_delivery(
     source: &str,
     webhook: &Webhook,
     processed: Result<(BookingId, Outcome), ProcessError>,
-) -> Result<Response, ApiError> {
+) -> Answer {
     match processed {
         Ok((booking, outcome)) => Ok((
             StatusCode::OK,

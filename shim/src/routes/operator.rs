@@ -4,24 +4,23 @@ use axum::{
     Json,
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    response::IntoResponse,
 };
 use booking_proto::{
     domain::{BookingId, FieldError},
     v1::TourCompleteSignal,
 };
 
-use super::header_str;
+use super::{Answer, header_str};
 use crate::{
     ApiError, ShimState,
     answers::{Accepted, ErrorBody, Taken, ValidationErrors},
-    openapi::shared::{BookingClosed, TemporalUnreachable},
+    openapi::shared::SignalRefusals,
     signature,
 };
 
 #[utoipa::path(
-    post,
-    path = "/bookings/{id}/tour-complete",
+    post, path = "/bookings/{id}/tour-complete",
     tag = "operator",
     summary = "operator: the tour happened",
     security(("bearer" = [])),
@@ -31,15 +30,14 @@ use crate::{
         (status = 400, description = "invalid id", body = ValidationErrors),
         (status = 401, description = "no valid operator token (SHIM_OPERATOR_TOKEN)", body = ErrorBody),
         (status = 404, description = "no such booking", body = ErrorBody),
-        BookingClosed,
-        TemporalUnreachable
+        SignalRefusals
     )
 )]
 pub async fn tour_complete(
     State(state): State<ShimState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Answer {
     signature::verify_bearer(
         header_str(&headers, "authorization"),
         state.config().operator_token.as_ref(),

@@ -13,8 +13,7 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfo
 use crate::{ShimState, answers::ProbeStatus, openapi};
 
 #[utoipa::path(
-    get,
-    path = "/healthz",
+    get, path = "/healthz",
     tag = "probes",
     summary = "liveness",
     description = "Answers whatever the load: exempt from the in-flight cap, so a busy shim is not restarted.",
@@ -28,8 +27,7 @@ pub async fn healthz() -> Json<ProbeStatus> {
 }
 
 #[utoipa::path(
-    get,
-    path = "/readyz",
+    get, path = "/readyz",
     tag = "probes",
     summary = "readiness (Temporal answers)",
     responses(
@@ -72,8 +70,7 @@ fn not_ready(reason: &str) -> (StatusCode, Json<ProbeStatus>) {
 }
 
 #[utoipa::path(
-    get,
-    path = "/metrics",
+    get, path = "/metrics",
     tag = "probes",
     summary = "Prometheus metrics",
     responses((status = 200, description = "exposition text", body = String, content_type = "text/plain"))
@@ -86,8 +83,7 @@ pub async fn metrics_text(State(state): State<ShimState>) -> impl IntoResponse {
 }
 
 #[utoipa::path(
-    get,
-    path = "/openapi.json",
+    get, path = "/openapi.json",
     tag = "probes",
     summary = "this document",
     responses((status = 200, description = "OpenAPI", body = Object))

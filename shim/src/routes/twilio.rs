@@ -19,7 +19,7 @@ use axum::{
 use booking_proto::domain::{BookingId, FieldError};
 use temporalio_client::Client;
 
-use super::{Webhook, dead_letter};
+use super::{Answer, Webhook, dead_letter};
 use crate::{
     ApiError, ShimState,
     answers::{Accepted, Taken, ValidationErrors},
@@ -35,8 +35,7 @@ pub const STATUS_ROUTE: &str = "/webhooks/twilio/status";
 pub const INBOUND_ROUTE: &str = "/webhooks/twilio/inbound";
 
 #[utoipa::path(
-    post,
-    path = "/webhooks/twilio/status",
+    post, path = "/webhooks/twilio/status",
     tag = "webhooks",
     summary = "Twilio: delivery report of a booking's text (the StatusCallback the SMS activity asks for)",
     security(("twilioSignature" = [])),
@@ -53,17 +52,13 @@ pub const INBOUND_ROUTE: &str = "/webhooks/twilio/inbound";
         TemporalUnreachable
     )
 )]
-pub async fn twilio_status(
-    State(state): State<ShimState>,
-    webhook: Webhook,
-) -> Result<Response, ApiError> {
+pub async fn twilio_status(State(state): State<ShimState>, webhook: Webhook) -> Answer {
     let answer = status(&state, &webhook).await;
     counted(&state, STATUS_ROUTE, answer)
 }
 
 #[utoipa::path(
-    post,
-    path = "/webhooks/twilio/inbound",
+    post, path = "/webhooks/twilio/inbound",
     tag = "webhooks",
     summary = "Twilio: a lead's text reply",
     description = "STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT turn texts off on every running booking of the number; C, Y, YES, CONFIRM confirm and X cancels the newest; anything else, or a number with no running booking, becomes a dead letter.",
@@ -77,10 +72,7 @@ pub async fn twilio_status(
         TemporalUnreachable
     )
 )]
-pub async fn twilio_inbound(
-    State(state): State<ShimState>,
-    webhook: Webhook,
-) -> Result<Response, ApiError> {
+pub async fn twilio_inbound(State(state): State<ShimState>, webhook: Webhook) -> Answer {
     let answer = inbound(&state, &webhook).await;
     counted(&state, INBOUND_ROUTE, answer)
 }
@@ -197,7 +189,7 @@ fn counted(
     state: &ShimState,
     route: &'static str,
     answer: Result<(Outcome, Response), ApiError>,
-) -> Result<Response, ApiError> {
+) -> Answer {
     let outcome = match &answer {
         Ok((outcome, _)) => *outcome,
         Err(ApiError::Unauthorized(_)) => Outcome::Unauthorized,
