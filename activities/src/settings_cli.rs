@@ -137,6 +137,17 @@ pub fn lookup(matches: ArgMatches, settings: Settings) -> impl Fn(&str) -> Optio
     }
 }
 
+/// What a service binary does first: answers `--help` and `--version` (and exits) before
+/// anything starts, logs at `RUST_LOG` (`info` when unset or unreadable), and hands back the
+/// [`lookup`] its configuration reads.
+pub fn start(command: Command, settings: Settings) -> impl Fn(&str) -> Option<String> {
+    let lookup = lookup(command.get_matches(), settings);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    lookup
+}
+
 /// The configuration every binary reads besides its own: the providers' settings and the
 /// Temporal connection.
 const SHARED_SOURCES: [&str; 2] = [

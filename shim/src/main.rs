@@ -7,14 +7,7 @@ use booking_shim::{ShimState, cli, config::ShimConfig, serve};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // `--help` and `--version` answer here, before anything starts.
-    let settings =
-        booking_activities::settings_cli::lookup(cli::command().get_matches(), cli::SETTINGS);
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    let settings = booking_activities::settings_cli::start(cli::command(), cli::SETTINGS);
     let config = ShimConfig::from_settings(&settings).context("invalid shim configuration")?;
     // `SHIM_HOST` (127.0.0.1): the interface to listen on; 0.0.0.0 inside a container.
     let host: std::net::IpAddr = match settings("SHIM_HOST") {

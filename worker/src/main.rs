@@ -6,19 +6,10 @@ use booking_worker::{
     observability::{self, ObservabilityConfig},
     wait_for_stop_signal,
 };
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // `--help` and `--version` answer here, before anything starts.
-    let settings =
-        booking_activities::settings_cli::lookup(cli::command().get_matches(), cli::SETTINGS);
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-
+    let settings = booking_activities::settings_cli::start(cli::command(), cli::SETTINGS);
     let config = WorkerConfig::from_lookup(&settings)?;
     let published = ObservabilityConfig::from_lookup(&settings)?;
     let (runtime, metrics) = observability::runtime(published.metrics_addr)?;
