@@ -91,7 +91,6 @@ pub struct FeedConfig {
     pub poll_interval_secs: u64,
     /// The address a booking is made for when its event names no attendee: platforms' feeds
     /// often carry only a name, and a booking needs somewhere to send its emails.
-    #[serde(default)]
     pub fallback_email: Option<String>,
 }
 

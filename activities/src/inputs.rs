@@ -12,9 +12,7 @@ pub struct EnsureCalendarEventInput {
     pub booking_id: String,
     pub calendar_id: String,
     pub summary: String,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub location: Option<String>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -111,18 +109,12 @@ impl FreeBusyOutput {
 pub struct UpsertCrmContactInput {
     pub booking_id: String,
     pub email: String,
-    #[serde(default)]
     pub first_name: Option<String>,
-    #[serde(default)]
     pub last_name: Option<String>,
-    #[serde(default)]
     pub phone: Option<String>,
     /// `booking_status` property (e.g. `PENDING_CONFIRMATION`).
-    #[serde(default)]
     pub booking_status: Option<String>,
-    #[serde(default)]
     pub tour_start: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub tour_type: Option<String>,
 }
 
@@ -143,9 +135,7 @@ pub struct UpdateCrmStageInput {
     /// New `booking_status` (e.g. `CONFIRMED`, `CANCELLED`, `TOUR_COMPLETE`).
     pub booking_status: String,
     /// Optional HubSpot `lifecyclestage` (e.g. `opportunity`).
-    #[serde(default)]
     pub lifecycle_stage: Option<String>,
-    #[serde(default)]
     pub tour_start: Option<DateTime<Utc>>,
 }
 
@@ -163,10 +153,8 @@ pub struct CreateCrmTaskInput {
     /// booking id it forms the de-duplication key.
     pub step: String,
     /// Contact to associate (from `upsert_crm_contact`), if known.
-    #[serde(default)]
     pub contact_id: Option<String>,
     pub subject: String,
-    #[serde(default)]
     pub body: Option<String>,
     pub due_at: DateTime<Utc>,
     /// `CALL`, `EMAIL` or `TODO`.
@@ -228,15 +216,10 @@ pub struct InviteeSummary {
     pub name: String,
     pub status: CalendlyStatus,
     pub rescheduled: bool,
-    #[serde(default)]
     pub old_invitee: Option<String>,
-    #[serde(default)]
     pub new_invitee: Option<String>,
-    #[serde(default)]
     pub timezone: Option<String>,
-    #[serde(default)]
     pub canceled_by: Option<String>,
-    #[serde(default)]
     pub cancel_reason: Option<String>,
     /// Text-reminder phone number, empty when none was given.
     #[serde(default)]

@@ -161,9 +161,7 @@ pub struct ListCalendarChangesInput {
     pub updated_min: DateTime<Utc>,
     /// The window a Microsoft delta round covers when it starts over (calendarView delta is
     /// bounded by start times); unset in runs recorded before Microsoft support.
-    #[serde(default)]
     pub window_start: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub window_end: Option<DateTime<Utc>>,
     /// Where each Microsoft mailbox's delta rounds stand, by wire calendar id, as the previous
     /// run left them (see [`CalendarChanges::positions`]).
@@ -190,11 +188,8 @@ pub struct CalendarEventView {
     pub booking_id: String,
     /// Deleted (Google keeps deleted events listable as `cancelled`).
     pub cancelled: bool,
-    #[serde(default)]
     pub summary: Option<String>,
-    #[serde(default)]
     pub start: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub end: Option<DateTime<Utc>>,
 }
 
@@ -221,7 +216,6 @@ pub struct BookingViews {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BookingView {
     pub booking_id: String,
-    #[serde(default)]
     pub snapshot: Option<BookingSnapshot>,
 }
 

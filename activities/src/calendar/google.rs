@@ -43,15 +43,12 @@ pub struct CalendarEvent {
     pub id: String,
     #[serde(default)]
     pub status: String,
-    #[serde(default)]
     pub summary: Option<String>,
     #[serde(default)]
     pub start: EventTime,
     #[serde(default)]
     pub end: EventTime,
-    #[serde(default)]
     pub updated: Option<String>,
-    #[serde(default)]
     pub extended_properties: Option<ExtendedProperties>,
 }
 
@@ -73,9 +70,7 @@ impl CalendarEvent {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventTime {
-    #[serde(default)]
     pub date_time: Option<String>,
-    #[serde(default)]
     pub date: Option<String>,
 }
 

@@ -58,15 +58,11 @@ pub fn transaction_id_for(booking_id: &str) -> String {
 #[serde(rename_all = "camelCase")]
 pub struct GraphEvent {
     pub id: String,
-    #[serde(default)]
     pub subject: Option<String>,
-    #[serde(default)]
     pub start: Option<GraphTime>,
-    #[serde(default)]
     pub end: Option<GraphTime>,
     #[serde(default)]
     pub is_cancelled: bool,
-    #[serde(default)]
     pub transaction_id: Option<String>,
     #[serde(default)]
     pub single_value_extended_properties: Vec<ExtendedProperty>,

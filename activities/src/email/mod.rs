@@ -90,7 +90,6 @@ pub struct EmailMessage {
     /// An email about the tour that is pointless once this instant has passed (a reminder of a
     /// tour that already started, after an outage delayed it): the activity then does not
     /// send it. Checked here, in the activity, because workflow code must not read the clock.
-    #[serde(default)]
     pub send_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -101,7 +100,6 @@ pub struct EmailReceipt {
     /// SendGrid's `X-Message-Id` (empty when nothing was sent).
     pub message_id: String,
     /// Why the email was deliberately not sent, when it was not.
-    #[serde(default)]
     pub skipped: Option<String>,
 }
 

@@ -38,11 +38,8 @@ impl CalendlyStatus {
 pub struct CurrentUser {
     pub uri: String,
     pub current_organization: String,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
     pub timezone: Option<String>,
 }
 
@@ -52,22 +49,17 @@ pub struct EventLocation {
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
     /// The address of a physical location.
-    #[serde(default)]
     pub location: Option<String>,
     /// The link of a video-conference location.
-    #[serde(default)]
     pub join_url: Option<String>,
 }
 
 /// `cancellation` of a canceled event or invitee.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Cancellation {
-    #[serde(default)]
     pub canceled_by: Option<String>,
-    #[serde(default)]
     pub reason: Option<String>,
     /// `invitee` or `host`.
-    #[serde(default)]
     pub canceler_type: Option<String>,
 }
 
@@ -78,14 +70,10 @@ pub struct ScheduledEvent {
     pub status: CalendlyStatus,
     pub start_time: DateTime<Utc>,
     pub end_time: DateTime<Utc>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub location: Option<EventLocation>,
-    #[serde(default)]
     pub cancellation: Option<Cancellation>,
     /// URI of the event type (the property, see [`super::booking::property_id`]).
-    #[serde(default)]
     pub event_type: Option<String>,
     /// The hosts (the agent, see [`super::booking::agent_id`]).
     #[serde(default)]
@@ -95,9 +83,7 @@ pub struct ScheduledEvent {
 /// One host of a scheduled event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct EventMembership {
-    #[serde(default)]
     pub user: Option<String>,
-    #[serde(default)]
     pub user_email: Option<String>,
 }
 
@@ -144,26 +130,19 @@ pub struct Invitee {
     pub email: String,
     pub name: String,
     pub status: CalendlyStatus,
-    #[serde(default)]
     pub timezone: Option<String>,
     #[serde(default)]
     pub rescheduled: bool,
-    #[serde(default)]
     pub old_invitee: Option<String>,
-    #[serde(default)]
     pub new_invitee: Option<String>,
-    #[serde(default)]
     pub cancellation: Option<Cancellation>,
     #[serde(default)]
     pub questions_and_answers: Vec<QuestionAndAnswer>,
     /// The phone number the invitee gave for text reminders.
-    #[serde(default)]
     pub text_reminder_number: Option<String>,
     /// URI of the invitee's scheduled event (API resources).
-    #[serde(default)]
     pub event: Option<String>,
     /// The scheduled event itself (webhook payloads).
-    #[serde(default)]
     pub scheduled_event: Option<ScheduledEvent>,
 }
 
@@ -189,7 +168,6 @@ pub(crate) struct Page<T> {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Pagination {
-    #[serde(default)]
     pub next_page_token: Option<String>,
 }
 

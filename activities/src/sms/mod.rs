@@ -79,7 +79,6 @@ pub struct SmsMessage {
     /// A text about the tour that is pointless once this instant has passed: the activity
     /// then does not send it. Checked in the activity, because workflow code must not read the
     /// clock.
-    #[serde(default)]
     pub send_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -90,10 +89,8 @@ pub struct SmsReceipt {
     /// Twilio's Message SID (empty when nothing was sent).
     pub message_sid: String,
     /// Why the text was deliberately not sent (its moment had passed).
-    #[serde(default)]
     pub skipped: Option<String>,
     /// Twilio refused the number for good; the workflow turns texts off and emails instead.
-    #[serde(default)]
     pub refused: Option<SmsRefusal>,
 }
 
