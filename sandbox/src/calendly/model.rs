@@ -10,20 +10,12 @@ use super::CalendlyState;
 use crate::defaults;
 use crate::time;
 
+/// `status` of a scheduled event or an invitee; serde alone spells it on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CalendlyStatus {
     Active,
     Canceled,
-}
-
-impl CalendlyStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Canceled => "canceled",
-        }
-    }
 }
 
 /// A scheduled event (one per booking: the sandbox's event type is one-on-one).
@@ -142,7 +134,7 @@ pub fn render_event(event: &CalendlyEvent, uris: &Uris<'_>) -> Value {
         "name": event.name,
         "meeting_notes_plain": Value::Null,
         "meeting_notes_html": Value::Null,
-        "status": event.status.as_str(),
+        "status": event.status,
         "start_time": time::micros(event.start_time),
         "end_time": time::micros(event.end_time),
         "event_type": uris.event_type(),
@@ -180,7 +172,7 @@ pub fn render_invitee(invitee: &CalendlyInvitee, state: &CalendlyState, uris: &U
         "first_name": Value::Null,
         "last_name": Value::Null,
         "name": invitee.name,
-        "status": invitee.status.as_str(),
+        "status": invitee.status,
         "questions_and_answers": invitee.questions_and_answers,
         "timezone": invitee.timezone,
         "event": uris.event(&invitee.event_uuid),

@@ -305,6 +305,18 @@ pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
     })
 }
 
+/// `hs_task_status`' options, as HubSpot lists them.
+const TASK_STATUSES: [&str; 5] = [
+    "NOT_STARTED",
+    "IN_PROGRESS",
+    "WAITING",
+    "COMPLETED",
+    "DEFERRED",
+];
+
+/// `hs_task_type`'s options.
+const TASK_TYPES: [&str; 5] = ["CALL", "EMAIL", "TODO", "LINKED_IN", "MEETING"];
+
 pub fn builtin_properties(object: ObjectType) -> Vec<PropertyDefinition> {
     use PropertyKind::*;
     let p = PropertyDefinition::builtin;
@@ -400,38 +412,24 @@ pub fn builtin_properties(object: ObjectType) -> Vec<PropertyDefinition> {
             common_tail("contactinformation"),
         ]
         .concat(),
-        ObjectType::Tasks => engagement(
-            "task",
-            "Due date",
-            vec![
+        ObjectType::Tasks => {
+            let own = vec![
                 p("hs_task_subject", "Task Title", String, "task"),
                 p("hs_task_body", "Notes", String, "task"),
-                p("hs_task_status", "Task Status", Enumeration, "task").options(&[
-                    "NOT_STARTED",
-                    "IN_PROGRESS",
-                    "WAITING",
-                    "COMPLETED",
-                    "DEFERRED",
-                ]),
+                p("hs_task_status", "Task Status", Enumeration, "task").options(&TASK_STATUSES),
                 p("hs_task_priority", "Priority", Enumeration, "task")
                     .options(&["NONE", "LOW", "MEDIUM", "HIGH"]),
-                p("hs_task_type", "Task Type", Enumeration, "task").options(&[
-                    "CALL",
-                    "EMAIL",
-                    "TODO",
-                    "LINKED_IN",
-                    "MEETING",
-                ]),
-            ],
-        ),
-        ObjectType::Notes => engagement(
-            "note",
-            "Activity date",
-            vec![
+                p("hs_task_type", "Task Type", Enumeration, "task").options(&TASK_TYPES),
+            ];
+            engagement("task", "Due date", own)
+        }
+        ObjectType::Notes => {
+            let own = vec![
                 p("hs_note_body", "Note body", String, "note"),
                 p("hs_attachment_ids", "Attachment IDs", String, "note"),
-            ],
-        ),
+            ];
+            engagement("note", "Activity date", own)
+        }
     }
 }
 
