@@ -95,6 +95,11 @@ impl SandboxClient {
             .await?)
     }
 
+    /// A control call that sends no body and answers nothing but its status.
+    async fn act(&self, method: Method, path: &str) -> Result<()> {
+        self.send::<()>(method, path, None).await
+    }
+
     async fn send<B: Serialize + ?Sized>(
         &self,
         method: Method,
@@ -114,7 +119,7 @@ impl SandboxClient {
 
     /// Back to a fresh sandbox (keeps the webhook subscription).
     pub async fn reset(&self) -> Result<()> {
-        self.send::<()>(Method::POST, "/reset", None).await
+        self.act(Method::POST, "/reset").await
     }
 
     /// Everything the providers hold, as one JSON document (the snapshot format).
@@ -143,7 +148,7 @@ impl SandboxClient {
     }
 
     pub async fn clear_requests(&self) -> Result<()> {
-        self.send::<()>(Method::DELETE, "/requests", None).await
+        self.act(Method::DELETE, "/requests").await
     }
 
     // ---- faults ----
@@ -153,7 +158,7 @@ impl SandboxClient {
     }
 
     pub async fn clear_faults(&self) -> Result<()> {
-        self.send::<()>(Method::DELETE, "/faults", None).await
+        self.act(Method::DELETE, "/faults").await
     }
 
     pub async fn inject(&self, injection: &Injection) -> Result<()> {
@@ -175,7 +180,7 @@ impl SandboxClient {
     }
 
     pub async fn clear_chaos(&self) -> Result<()> {
-        self.send::<()>(Method::DELETE, "/faults/chaos", None).await
+        self.act(Method::DELETE, "/faults/chaos").await
     }
 
     // ---- Google ----
@@ -190,33 +195,29 @@ impl SandboxClient {
 
     /// The refresh token then answers `invalid_grant`, and its access tokens stop working.
     pub async fn revoke_grant(&self, refresh_token: &str) -> Result<()> {
-        self.send::<()>(
+        self.act(
             Method::POST,
             &format!("/google/grants/{}/revoke", segment(refresh_token)),
-            None,
         )
         .await
     }
 
     pub async fn restore_grant(&self, refresh_token: &str) -> Result<()> {
-        self.send::<()>(
+        self.act(
             Method::POST,
             &format!("/google/grants/{}/restore", segment(refresh_token)),
-            None,
         )
         .await
     }
 
     /// Every issued access token expires now (the next Calendar call gets 401 `authError`).
     pub async fn expire_access_tokens(&self) -> Result<()> {
-        self.send::<()>(Method::POST, "/google/access-tokens/expire", None)
-            .await
+        self.act(Method::POST, "/google/access-tokens/expire").await
     }
 
     /// Every sync token handed out so far answers 410 `fullSyncRequired`.
     pub async fn expire_sync_tokens(&self) -> Result<()> {
-        self.send::<()>(Method::POST, "/google/sync-tokens/expire", None)
-            .await
+        self.act(Method::POST, "/google/sync-tokens/expire").await
     }
 
     pub async fn calendar_events(&self, include_deleted: bool) -> Result<Vec<CalendarEventRecord>> {
@@ -236,10 +237,9 @@ impl SandboxClient {
 
     /// Deletes an event as a person would in Outlook (the next delta round reports it).
     pub async fn delete_graph_event(&self, id: &str) -> Result<()> {
-        self.send::<()>(
+        self.act(
             Method::POST,
             &format!("/microsoft/events/{}/delete", segment(id)),
-            None,
         )
         .await
     }
@@ -265,43 +265,40 @@ impl SandboxClient {
 
     /// The app's secret answers AADSTS7000222 (expired) until restored.
     pub async fn expire_microsoft_secret(&self, client_id: &str) -> Result<()> {
-        self.send::<()>(
+        self.act(
             Method::POST,
             &format!("/microsoft/apps/{}/expire-secret", segment(client_id)),
-            None,
         )
         .await
     }
 
     /// The app answers AADSTS7000112 (disabled) until restored.
     pub async fn disable_microsoft_app(&self, client_id: &str) -> Result<()> {
-        self.send::<()>(
+        self.act(
             Method::POST,
             &format!("/microsoft/apps/{}/disable", segment(client_id)),
-            None,
         )
         .await
     }
 
     /// Undoes [`Self::expire_microsoft_secret`] and [`Self::disable_microsoft_app`].
     pub async fn restore_microsoft_app(&self, client_id: &str) -> Result<()> {
-        self.send::<()>(
+        self.act(
             Method::POST,
             &format!("/microsoft/apps/{}/restore", segment(client_id)),
-            None,
         )
         .await
     }
 
     /// Every Graph access token expires now (401 `InvalidAuthenticationToken`).
     pub async fn expire_microsoft_access_tokens(&self) -> Result<()> {
-        self.send::<()>(Method::POST, "/microsoft/access-tokens/expire", None)
+        self.act(Method::POST, "/microsoft/access-tokens/expire")
             .await
     }
 
     /// Every delta and skip token handed out so far answers 410 `SyncStateNotFound`.
     pub async fn expire_graph_delta_tokens(&self) -> Result<()> {
-        self.send::<()>(Method::POST, "/microsoft/delta-tokens/expire", None)
+        self.act(Method::POST, "/microsoft/delta-tokens/expire")
             .await
     }
 
@@ -335,8 +332,7 @@ impl SandboxClient {
     }
 
     pub async fn clear_emails(&self) -> Result<()> {
-        self.send::<()>(Method::DELETE, "/sendgrid/emails", None)
-            .await
+        self.act(Method::DELETE, "/sendgrid/emails").await
     }
 
     // ---- Twilio ----
@@ -353,8 +349,7 @@ impl SandboxClient {
 
     /// Forgets every sent message (their pending status changes and callbacks stop).
     pub async fn clear_twilio_messages(&self) -> Result<()> {
-        self.send::<()>(Method::DELETE, "/twilio/messages", None)
-            .await
+        self.act(Method::DELETE, "/twilio/messages").await
     }
 
     /// Numbers that replied with an opt-out keyword (sends to them get 21610).
