@@ -142,21 +142,23 @@ impl LinkAction {
 
     /// The change, named by the click: the same click twice is one request.
     fn change(self, token: &str) -> (ChangeRequest, String) {
-        let (name, change): (_, fn(String) -> Change) = match self {
-            Self::Confirm => ("confirm", |event_id| {
-                Change::Confirm(ConfirmSignal { event_id })
-            }),
-            Self::Cancel => ("cancel", |event_id| {
-                Change::Cancel(CancelSignal {
-                    event_id,
-                    reason: "cancelled from the booking link".into(),
-                    cancelled_by: "lead".into(),
-                })
-            }),
+        let name = match self {
+            Self::Confirm => "confirm",
+            Self::Cancel => "cancel",
         };
         let event_id = link_event_id(name, token);
+        let change = match self {
+            Self::Confirm => Change::Confirm(ConfirmSignal {
+                event_id: event_id.clone(),
+            }),
+            Self::Cancel => Change::Cancel(CancelSignal {
+                event_id: event_id.clone(),
+                reason: "cancelled from the booking link".into(),
+                cancelled_by: "lead".into(),
+            }),
+        };
         let request = ChangeRequest {
-            change: Some(change(event_id.clone())),
+            change: Some(change),
         };
         (request, event_id)
     }
