@@ -510,14 +510,3 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::segment;
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(segment("a b/c+d"), "a%20b%2Fc%2Bd");
-        assert_eq!(segment("sandbox-refresh-token"), "sandbox-refresh-token");
-    }
-}

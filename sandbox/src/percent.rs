@@ -23,5 +23,7 @@ mod tests {
         assert_eq!(segment("agent+1@x.test"), "agent%2B1%40x.test");
         assert_eq!(segment("a b/c?d'é"), "a%20b%2Fc%3Fd%27%C3%A9");
         assert_eq!(segment("A-z_0.9~"), "A-z_0.9~");
+        assert_eq!(segment("a b/c+d"), "a%20b%2Fc%2Bd");
+        assert_eq!(segment("sandbox-refresh-token"), "sandbox-refresh-token");
     }
 }
